@@ -1,0 +1,55 @@
+"""Shared pytest set-up: make `ansible_collections.redfire.ops` importable and give tests the
+project's environment (venv, collections path, containers.conf) for the commands they run."""
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+COLLECTIONS = ROOT / ".build" / "collections"
+DEPS = ROOT / ".build" / "deps"
+
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+
+
+def project_env(**extra):
+    """Environment for ansible/ansible-playbook/podman commands run by tests."""
+    env = dict(os.environ)
+    env.update({
+        "PATH": "%s:%s" % (ROOT / ".venv" / "bin", env.get("PATH", "")),
+        "ANSIBLE_COLLECTIONS_PATH": "%s:%s" % (COLLECTIONS, DEPS),
+        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+        "ANSIBLE_LOCAL_TEMP": str(ROOT / ".build" / "ansible-tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "CONTAINERS_CONF": str(ROOT / ".build" / "containers.conf"),
+    })
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run(cmd, check=True, timeout=600, **kwargs):
+    """Run a command in the project environment; on failure show its output in the assertion."""
+    env = kwargs.pop("env", None) or project_env()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError("%s exited %s\nstdout:\n%s\nstderr:\n%s"
+                             % (" ".join(map(str, cmd)), proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:]))
+    return proc
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 now (tests run in parallel; never hard-code ports)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def unused_port():
+    return free_port()
