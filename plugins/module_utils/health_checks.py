@@ -504,7 +504,9 @@ def _net_http(target):
     spec.setdefault('validate_certs', True)
     spec['url'] = target['address']
     spec['name'] = _target_name(target)
-    return _http(spec)[0]
+    out = _http(spec)[0]
+    out['kind'] = 'network'
+    return out
 
 
 def network_jobs(targets):
@@ -706,11 +708,19 @@ def _redis(spec):
     name = _db_name('redis', spec)
     redis = redis_driver()
     start = time.monotonic()
+    kwargs = dict(host=spec['host'], port=spec['port'], db=spec.get('db') or 0,
+                  username=spec.get('user'), password=spec.get('password'),
+                  ssl=bool(spec.get('tls')), socket_timeout=spec['timeout'],
+                  socket_connect_timeout=spec['timeout'])
     try:
-        client = redis.Redis(host=spec['host'], port=spec['port'], db=spec.get('db') or 0,
-                             username=spec.get('user'), password=spec.get('password'),
-                             ssl=bool(spec.get('tls')), socket_timeout=spec['timeout'],
-                             socket_connect_timeout=spec['timeout'])
+        # redis-py >= 6 retries a failed connection three times with backoff: one attempt tells the truth faster.
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+        kwargs['retry'] = Retry(NoBackoff(), 0)
+    except ImportError:
+        pass
+    try:
+        client = redis.Redis(**kwargs)
         try:
             pong = client.ping()
         finally:
@@ -952,8 +962,8 @@ def normalize(params):
                 raise ConfigError('%s.expected_status must hold HTTP status codes 100-599, got %r' % (opt, s))
             codes.append(code)
         w, c = _pair(_with_defaults(ep, DEFAULT_HTTP_WARNING, DEFAULT_HTTP_CRITICAL), opt, 'warning', 'critical')
-        cw = spec.get('cert_warning_days')
-        cc = spec.get('cert_critical_days')
+        cw = ep.get('cert_warning_days')
+        cc = ep.get('cert_critical_days')
         cw, cc = _pair({'cert_warning_days': DEFAULT_CERT_WARNING_DAYS if cw is None else cw,
                         'cert_critical_days': DEFAULT_CERT_CRITICAL_DAYS if cc is None else cc},
                        opt, 'cert_warning_days', 'cert_critical_days', lower_is_worse=True)
