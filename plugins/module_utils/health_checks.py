@@ -1215,7 +1215,8 @@ def render_textfile(status, checks, timestamp=None):
         'redfire_health_check_overall_status %d' % STATUS_CODE.get(status, 3),
         '# HELP redfire_health_check_last_run_timestamp_seconds When the last health check run finished.',
         '# TYPE redfire_health_check_last_run_timestamp_seconds gauge',
-        'redfire_health_check_last_run_timestamp_seconds %s' % repr(round(time.time() if timestamp is None else timestamp, 3)),
+        'redfire_health_check_last_run_timestamp_seconds %s'
+        % ('%.3f' % (time.time() if timestamp is None else float(timestamp))).rstrip('0').rstrip('.'),
     ]
     return '\n'.join(lines) + '\n'
 
