@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark of redfire.ops.health_check; one command, ratios against baselines measured in the same run.
 
     . scripts/env.sh && python benchmarks/health_check.py [--rounds N]
@@ -47,7 +47,7 @@ def env():
 
 def median_ms(func, rounds):
     times = []
-    for _ in range(rounds):
+    for dummy in range(rounds):
         t = time.perf_counter()
         func()
         times.append((time.perf_counter() - t) * 1000.0)
@@ -59,7 +59,7 @@ def adhoc(module, args=None):
     if args is not None:
         cmd += ['-a', json.dumps(args)]
     t = time.perf_counter()
-    proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=120, check=False)
     elapsed = time.perf_counter() - t
     if 'SUCCESS' not in proc.stdout:
         raise SystemExit('%s failed:\n%s\n%s' % (module, proc.stdout[-2000:], proc.stderr[-2000:]))
@@ -73,7 +73,7 @@ def blackhole():
     lsock.listen(0)
     port = lsock.getsockname()[1]
     held = []
-    for _ in range(8):
+    for dummy in range(8):
         c = socket.socket()
         c.settimeout(0.2)
         try:
@@ -110,7 +110,7 @@ def main():
     # 2. module vs ping (alternating, medians)
     ping, health = [], []
     adhoc('ansible.builtin.ping')
-    for _ in range(runs):
+    for dummy in range(runs):
         ping.append(adhoc('ansible.builtin.ping')[0])
         health.append(adhoc('redfire.ops.health_check')[0])
     p, h = statistics.median(ping), statistics.median(health)
@@ -146,12 +146,13 @@ def run_module_process(args):
         t = time.perf_counter()
         proc = subprocess.run([str(ROOT / '.venv' / 'bin' / 'python'),
                                str(ROOT / 'plugins' / 'modules' / 'health_check.py'), f.name],
-                              env=e, capture_output=True, text=True, timeout=60)
+                              env=e, capture_output=True, text=True, timeout=60, check=False)
         elapsed = time.perf_counter() - t
     try:
         return elapsed, json.loads(proc.stdout)
     except ValueError:
         raise SystemExit('module failed:\n%s\n%s' % (proc.stdout[-2000:], proc.stderr[-2000:]))
+
 
 if __name__ == '__main__':
     main()

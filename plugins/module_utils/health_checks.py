@@ -19,7 +19,9 @@ __metaclass__ = type
 import calendar
 import ctypes
 import ctypes.util
+import functools
 import http.client
+import math
 import os
 import re
 import socket
@@ -233,8 +235,8 @@ def check_swap(thresholds):
     value = round(sw.percent, 1)
     st = status_of(value, t['warning'], t['critical'])
     return result('swap', 'swap', st, value, '%', t['warning'], t['critical'],
-                  'swap used %s of %d MiB' % (_threshold_message(value, '%', t['warning'], t['critical'], status=st),
-                                               sw.total // 1048576),
+                  'swap used %s of %d MiB'
+                  % (_threshold_message(value, '%', t['warning'], t['critical'], status=st), sw.total // 1048576),
                   time.monotonic() - start)
 
 
@@ -329,7 +331,7 @@ def parse_systemctl_show(text, units):
                 blocks.append(current)
                 current = {}
             continue
-        key, _, val = line.partition('=')
+        key, dummy, val = line.partition('=')
         current[key.strip()] = val.strip()
     if current:
         blocks.append(current)
@@ -364,8 +366,10 @@ def check_services(units, timeout, systemctl='systemctl'):
         proc, err = None, exc
     duration = time.monotonic() - start
     if proc is None or proc.returncode != 0:
-        reason = _error_text(err) if err is not None else (proc.stderr.strip() or proc.stdout.strip()
-                                                          or 'exit %d' % proc.returncode).splitlines()[0]
+        if err is not None:
+            reason = _error_text(err)
+        else:
+            reason = (proc.stderr.strip() or proc.stdout.strip() or 'exit %d' % proc.returncode).splitlines()[0]
         return [result('service:%s' % u, 'service', 'unknown', None, '', None, None,
                        'systemctl show failed: %s' % reason, duration) for u in units]
     parsed = parse_systemctl_show(proc.stdout, units)
@@ -443,7 +447,7 @@ def split_host_port(address):
     """``host:port`` or ``[v6]:port`` -> (host, port); raises ValueError."""
     address = address.strip()
     if address.startswith('['):
-        host, _, rest = address[1:].partition(']')
+        host, dummy, rest = address[1:].partition(']')
         if not rest.startswith(':'):
             raise ValueError('missing port')
         port = rest[1:]
@@ -513,16 +517,17 @@ def network_jobs(targets):
     funcs = {'tcp': _net_tcp, 'dns': _net_dns, 'http': _net_http}
     jobs = []
     for target in targets:
-        name = _target_name(target)
-
-        def on_timeout(elapsed, error, name=name, target=target):
-            if error is not None:
-                return result(name, 'network', 'unknown', None, 's', target.get('warning'), target.get('critical'),
-                              'check failed: %s' % _error_text(error), 0.0)
-            return result(name, 'network', 'critical', None, 's', target.get('warning'), target.get('critical'),
-                          'no answer within %ss' % _fmt(target['timeout']), elapsed)
-        jobs.append((target['timeout'], funcs[target['type']], (target,), on_timeout))
+        jobs.append((target['timeout'], funcs[target['type']], (target,), functools.partial(_net_timeout, target)))
     return jobs
+
+
+def _net_timeout(target, elapsed, error):
+    name = _target_name(target)
+    if error is not None:
+        return result(name, 'network', 'unknown', None, 's', target.get('warning'), target.get('critical'),
+                      'check failed: %s' % _error_text(error), 0.0)
+    return result(name, 'network', 'critical', None, 's', target.get('warning'), target.get('critical'),
+                  'no answer within %ss' % _fmt(target['timeout']), elapsed)
 
 
 # --------------------------------------------------------------------------- http
@@ -542,16 +547,16 @@ def _der_read(data, pos):
 
 def cert_not_after(der):
     """``notAfter`` of a DER X.509 certificate as a POSIX timestamp (no third-party parser needed)."""
-    _, s, _ = _der_read(der, 0)           # Certificate
-    _, s, _ = _der_read(der, s)           # tbsCertificate
-    tag, vs, ve = _der_read(der, s)
-    pos = ve if tag == 0xa0 else s        # optional [0] version
-    for _ in range(3):                    # serialNumber, signature, issuer
+    start = _der_read(der, 0)[1]          # Certificate
+    start = _der_read(der, start)[1]      # tbsCertificate
+    tag, vs, ve = _der_read(der, start)
+    pos = ve if tag == 0xa0 else start    # optional [0] version
+    for dummy in range(3):                # serialNumber, signature, issuer
         pos = _der_read(der, pos)[2]
-    _, vs, _ = _der_read(der, pos)        # validity
+    vs = _der_read(der, pos)[1]           # validity
     pos = _der_read(der, vs)[2]           # skip notBefore
-    tag, s, e = _der_read(der, pos)       # notAfter
-    text = der[s:e].decode('ascii').rstrip('Z')
+    tag, vs, ve = _der_read(der, pos)     # notAfter
+    text = der[vs:ve].decode('ascii').rstrip('Z')
     if tag == 0x17:                       # UTCTime YYMMDDHHMMSS
         year = int(text[:2])
         text = ('19' if year >= 50 else '20') + text
@@ -631,19 +636,20 @@ def _cert_result(name, der, spec, now=None):
     return result('cert:%s' % name, 'certificate', st, days, 'd', warn, crit, msg, time.monotonic() - start)
 
 
+def _http_timeout(spec, elapsed, error):
+    name = spec['name']
+    if error is not None:
+        return [result(name, 'http', 'unknown', None, 's', spec.get('warning'), spec.get('critical'),
+                       'check failed: %s' % _error_text(error), 0.0)]
+    return [result(name, 'http', 'critical', None, 's', spec.get('warning'), spec.get('critical'),
+                   'GET %s: no answer within %ss' % (spec['url'], _fmt(spec['timeout'])), elapsed)]
+
+
 def http_jobs(endpoints):
     jobs = []
     for ep in endpoints:
-        name = ep.get('name') or ep['url']
-        spec = dict(ep, name=name)
-
-        def on_timeout(elapsed, error, name=name, spec=spec):
-            if error is not None:
-                return [result(name, 'http', 'unknown', None, 's', spec.get('warning'), spec.get('critical'),
-                               'check failed: %s' % _error_text(error), 0.0)]
-            return [result(name, 'http', 'critical', None, 's', spec.get('warning'), spec.get('critical'),
-                           'GET %s: no answer within %ss' % (spec['url'], _fmt(spec['timeout'])), elapsed)]
-        jobs.append((spec['timeout'], _http, (spec,), on_timeout))
+        spec = dict(ep, name=ep.get('name') or ep['url'])
+        jobs.append((spec['timeout'], _http, (spec,), functools.partial(_http_timeout, spec)))
     return jobs
 
 
@@ -745,17 +751,17 @@ def db_jobs(kind, specs):
     func = _pg if kind == 'postgresql' else _redis
     jobs = []
     for spec in specs:
-        name = _db_name(kind, spec)
-
-        def on_timeout(elapsed, error, name=name, spec=spec):
-            if error is not None:
-                return result(name, kind, 'unknown', None, 's', spec['warning'], spec['critical'],
-                              'check failed: %s' % _redact(_error_text(error), spec), 0.0)
-            return result(name, kind, 'critical', None, 's', spec['warning'], spec['critical'],
-                          '%s %s:%s: no answer within %ss' % (kind, spec['host'], spec['port'], _fmt(spec['timeout'])),
-                          elapsed)
-        jobs.append((spec['timeout'], func, (spec,), on_timeout))
+        jobs.append((spec['timeout'], func, (spec,), functools.partial(_db_timeout, kind, spec)))
     return jobs
+
+
+def _db_timeout(kind, spec, elapsed, error):
+    name = _db_name(kind, spec)
+    if error is not None:
+        return result(name, kind, 'unknown', None, 's', spec['warning'], spec['critical'],
+                      'check failed: %s' % _redact(_error_text(error), spec), 0.0)
+    return result(name, kind, 'critical', None, 's', spec['warning'], spec['critical'],
+                  '%s %s:%s: no answer within %ss' % (kind, spec['host'], spec['port'], _fmt(spec['timeout'])), elapsed)
 
 
 # --------------------------------------------------------------------------- validation
@@ -766,7 +772,7 @@ def _num(value, option, low=None, high=None, low_open=False):
         value = float(value)
     except (TypeError, ValueError):
         raise ConfigError('%s must be a number, got %r' % (option, value))
-    if value != value:
+    if math.isnan(value):
         raise ConfigError('%s must be a number, got NaN' % option)
     if low is not None and (value < low or (low_open and value == low)):
         raise ConfigError('%s must be %s %s, got %s' % (option, '>' if low_open else '>=', _fmt(low), _fmt(value)))

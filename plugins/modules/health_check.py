@@ -28,7 +28,7 @@ description:
   - An info module, C(changed) is always V(false). The only side effect is the optional O(textfile), written
     atomically and never in check mode.
 author:
-  - RedFire operations engineering
+  - RedFire operations engineering (@redfire)
 options:
   checks:
     description:
@@ -55,38 +55,62 @@ options:
         description: CPU usage percent.
         type: dict
         suboptions:
-          warning: {description: Warning threshold., type: float}
-          critical: {description: Critical threshold., type: float}
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
       load:
         description: 5-minute load average per core.
         type: dict
         suboptions:
-          warning: {description: Warning threshold., type: float}
-          critical: {description: Critical threshold., type: float}
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
       memory:
         description: Memory used percent.
         type: dict
         suboptions:
-          warning: {description: Warning threshold., type: float}
-          critical: {description: Critical threshold., type: float}
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
       swap:
         description: Swap used percent (a host without swap is V(ok)).
         type: dict
         suboptions:
-          warning: {description: Warning threshold., type: float}
-          critical: {description: Critical threshold., type: float}
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
       disk:
         description: Disk space used percent (as C(df), against space available to unprivileged users).
         type: dict
         suboptions:
-          warning: {description: Warning threshold., type: float}
-          critical: {description: Critical threshold., type: float}
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
       inodes:
         description: Inodes used percent.
         type: dict
         suboptions:
-          warning: {description: Warning threshold., type: float}
-          critical: {description: Critical threshold., type: float}
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
   disk_mounts:
     description:
       - Paths whose file systems are checked. Default is every real mount (pseudo file systems such as
@@ -193,31 +217,77 @@ options:
     type: list
     elements: dict
     suboptions:
-      host: {description: Host name, address or Unix socket directory., type: str, required: true}
-      port: {description: Port., type: int, default: 5432}
-      user: {description: User name., type: str}
-      password: {description: Password (never logged)., type: str}
-      database: {description: Database name., type: str}
-      sslmode: {description: libpq sslmode (for example V(require))., type: str}
-      name: {description: Check name in the results (default C(postgresql:<host>:<port>))., type: str}
-      timeout: {description: Seconds; default O(timeout)., type: float}
-      warning: {description: Latency in seconds above which the server is V(warning) (default V(0.5) or the critical value when lower)., type: float}
-      critical: {description: Latency in seconds above which the server is V(critical) (default V(1.0) or the warning value when higher)., type: float}
+      host:
+        description: 'Host name, address or Unix socket directory.'
+        type: str
+        required: true
+      port:
+        description: 'Port.'
+        type: int
+        default: 5432
+      user:
+        description: 'User name.'
+        type: str
+      password:
+        description: 'Password (never logged).'
+        type: str
+      database:
+        description: 'Database name.'
+        type: str
+      sslmode:
+        description: 'libpq sslmode (for example V(require)).'
+        type: str
+      name:
+        description: 'Check name in the results (default C(postgresql:<host>:<port>)).'
+        type: str
+      timeout:
+        description: 'Seconds; default O(timeout).'
+        type: float
+      warning:
+        description: 'Latency in seconds above which the server is V(warning) (default V(0.5) or the critical value when lower).'
+        type: float
+      critical:
+        description: 'Latency in seconds above which the server is V(critical) (default V(1.0) or the warning value when higher).'
+        type: float
   redis:
     description: Redis servers to C(PING) (with C(AUTH) when a password is given); needs redis-py on the host.
     type: list
     elements: dict
     suboptions:
-      host: {description: Host name or address., type: str, required: true}
-      port: {description: Port., type: int, default: 6379}
-      user: {description: ACL user name (Redis 6+)., type: str}
-      password: {description: Password (never logged)., type: str}
-      db: {description: Database number., type: int, default: 0}
-      tls: {description: Connect with TLS., type: bool, default: false}
-      name: {description: Check name in the results (default C(redis:<host>:<port>))., type: str}
-      timeout: {description: Seconds; default O(timeout)., type: float}
-      warning: {description: Latency in seconds above which the server is V(warning) (default V(0.5) or the critical value when lower)., type: float}
-      critical: {description: Latency in seconds above which the server is V(critical) (default V(1.0) or the warning value when higher)., type: float}
+      host:
+        description: 'Host name or address.'
+        type: str
+        required: true
+      port:
+        description: 'Port.'
+        type: int
+        default: 6379
+      user:
+        description: 'ACL user name (Redis 6+).'
+        type: str
+      password:
+        description: 'Password (never logged).'
+        type: str
+      db:
+        description: 'Database number.'
+        type: int
+        default: 0
+      tls:
+        description: 'Connect with TLS.'
+        type: bool
+        default: false
+      name:
+        description: 'Check name in the results (default C(redis:<host>:<port>)).'
+        type: str
+      timeout:
+        description: 'Seconds; default O(timeout).'
+        type: float
+      warning:
+        description: 'Latency in seconds above which the server is V(warning) (default V(0.5) or the critical value when lower).'
+        type: float
+      critical:
+        description: 'Latency in seconds above which the server is V(critical) (default V(1.0) or the warning value when higher).'
+        type: float
   fail_on:
     description:
       - V(never) always succeeds (read RV(status)); V(warning) fails the task when the overall status is
@@ -300,15 +370,44 @@ checks:
   type: list
   elements: dict
   contains:
-    name: {description: 'Check name (C(cpu), C(disk:/), C(service:nginx), C(api), C(cert:api), ...).', type: str, returned: always}
-    kind: {description: Check kind (C(cpu), C(load), C(memory), C(swap), C(disk), C(inodes), C(network), C(service), C(process), C(port), C(http), C(certificate), C(postgresql), C(redis), C(time_sync))., type: str, returned: always}
-    status: {description: C(ok), C(warning), C(critical) or C(unknown)., type: str, returned: always}
-    value: {description: 'Measured value in the unit of RV(checks[].unit), null when not measured.', type: raw, returned: always}
-    unit: {description: C(%), C(s), C(d) (days) or empty., type: str, returned: always}
-    warning: {description: Warning threshold or null., type: float, returned: always}
-    critical: {description: Critical threshold or null., type: float, returned: always}
-    message: {description: What was found, with the reason for a non-ok status., type: str, returned: always}
-    duration_ms: {description: Time the check took., type: float, returned: always}
+    name:
+      description: 'Check name (C(cpu), C(disk:/), C(service:nginx), C(api), C(cert:api), ...).'
+      type: str
+      returned: always
+    kind:
+      description:
+        - Check kind (C(cpu), C(load), C(memory), C(swap), C(disk), C(inodes), C(network), C(service), C(process),
+          C(port), C(http), C(certificate), C(postgresql), C(redis), C(time_sync)).
+      type: str
+      returned: always
+    status:
+      description: 'C(ok), C(warning), C(critical) or C(unknown).'
+      type: str
+      returned: always
+    value:
+      description: 'Measured value in the unit of RV(checks[].unit), null when not measured.'
+      type: raw
+      returned: always
+    unit:
+      description: 'C(%), C(s), C(d) (days) or empty.'
+      type: str
+      returned: always
+    warning:
+      description: 'Warning threshold or null.'
+      type: float
+      returned: always
+    critical:
+      description: 'Critical threshold or null.'
+      type: float
+      returned: always
+    message:
+      description: 'What was found, with the reason for a non-ok status.'
+      type: str
+      returned: always
+    duration_ms:
+      description: 'Time the check took.'
+      type: float
+      returned: always
   sample:
     - {name: cpu, kind: cpu, status: ok, value: 12.5, unit: '%', warning: 80.0, critical: 95.0,
        message: cpu usage 12.5% over 0.1s, duration_ms: 100.4}
@@ -328,10 +427,22 @@ health_status:
   returned: always
   type: dict
   contains:
-    cpu_usage: {description: CPU percent or null., type: float, returned: always}
-    memory_usage: {description: Memory percent or null., type: float, returned: always}
-    disk_usage: {description: Percent used of C(/) (or the fullest checked mount) or null., type: float, returned: always}
-    network_status: {description: C(connected), C(disconnected) or C(skipped) (no targets)., type: str, returned: always}
+    cpu_usage:
+      description: 'CPU percent or null.'
+      type: float
+      returned: always
+    memory_usage:
+      description: 'Memory percent or null.'
+      type: float
+      returned: always
+    disk_usage:
+      description: 'Percent used of C(/) (or the fullest checked mount) or null.'
+      type: float
+      returned: always
+    network_status:
+      description: 'C(connected), C(disconnected) or C(skipped) (no targets).'
+      type: str
+      returned: always
 textfile_written:
   description: Whether O(textfile) was written (false in check mode or without O(textfile)).
   returned: always
@@ -425,7 +536,6 @@ def write_textfile(module, path, content):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    os.environ['LANG'] = os.environ['LC_ALL'] = 'C'
     params = module.params
 
     try:

@@ -63,8 +63,8 @@ class Runner(object):
         try:
             data = json.loads(proc.stdout[proc.stdout.index('{'):])
         except ValueError:
-            raise AssertionError('no JSON from ansible-playbook (rc %s):\n%s\n%s' % (proc.returncode, proc.stdout[-4000:],
-                                                                                 proc.stderr[-4000:]))
+            raise AssertionError('no JSON from ansible-playbook (rc %s):\n%s\n%s'
+                                 % (proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:]))
         return [t['hosts'][host] for t in data['plays'][0]['tasks']]
 
     def health(self, args, **kwargs):
@@ -100,7 +100,7 @@ def postgres():
             os.kill(pid, signal.SIGINT)   # fast shutdown
         except ProcessLookupError:
             return
-        for _ in range(200):
+        for dummy in range(200):
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
@@ -235,7 +235,7 @@ def systemd_container():
         env=env, timeout=120)
     try:
         state = ''
-        for _ in range(120):
+        for dummy in range(120):
             state = run(['podman', 'exec', name, 'systemctl', 'is-system-running'], check=False, env=env).stdout.strip()
             if state in ('running', 'degraded'):
                 break

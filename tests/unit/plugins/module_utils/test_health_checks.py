@@ -47,7 +47,7 @@ def test_swap_absent_is_ok(monkeypatch):
     class Swap(object):
         total = 0
         percent = 0.0
-    monkeypatch.setattr(hc.psutil, 'swap_memory', lambda: Swap())
+    monkeypatch.setattr(hc.psutil, 'swap_memory', Swap)
     r = hc.check_swap(hc.normalize({})['thresholds'])
     assert r['status'] == 'ok' and r['message'] == 'no swap configured'
 
@@ -56,7 +56,7 @@ def test_memory_thresholds_from_config(monkeypatch):
     class VM(object):
         percent = 87.0
         total = 8 << 30
-    monkeypatch.setattr(hc.psutil, 'virtual_memory', lambda: VM())
+    monkeypatch.setattr(hc.psutil, 'virtual_memory', VM)
     cfg = hc.normalize({})
     assert hc.check_memory(cfg['thresholds'])['status'] == 'warning'   # guide: > 85
     cfg = hc.normalize({'thresholds': {'memory': {'warning': 90, 'critical': 99}}})
@@ -122,7 +122,7 @@ def test_services_batched_in_one_systemctl_call(tmp_path):
 
 
 def test_services_without_systemd_are_unknown_with_reason(tmp_path):
-    systemctl, _ = _fake_systemctl(tmp_path, '', rc=1, stderr='System has not been booted with systemd')
+    systemctl = _fake_systemctl(tmp_path, '', rc=1, stderr='System has not been booted with systemd')[0]
     out = hc.check_services(['a', 'b'], 2, systemctl=systemctl)
     assert [c['status'] for c in out] == ['unknown', 'unknown']
     assert 'not been booted with systemd' in out[0]['message']

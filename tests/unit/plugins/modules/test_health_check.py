@@ -1,7 +1,6 @@
 """The module in-process: the bad-input table (each a failed result naming the option, never a traceback),
 check mode, fail_on and the textfile."""
 import json
-import os
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -55,11 +54,11 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize('args,option', BAD_INPUTS, ids=[o + '-%d' % i for i, (_, o) in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize('args,option', BAD_INPUTS, ids=['%s-%d' % (case[1], i) for i, case in enumerate(BAD_INPUTS)])
 def test_bad_input_fails_naming_the_option(args, option, capsys):
     args = dict(args)
-    args.setdefault('checks', ['load'] + [k for k in ('http', 'ports', 'services', 'processes', 'disk', 'network',
-                                                        'postgresql', 'redis') if k in str(args)])
+    kinds = ('http', 'ports', 'services', 'processes', 'disk', 'network', 'postgresql', 'redis')
+    args.setdefault('checks', ['load'] + [k for k in kinds if k in str(args)])
     out = run_module(args, capsys)
     assert out.get('failed') is True, out
     assert option in out['msg'], out['msg']
@@ -100,4 +99,3 @@ def test_missing_client_library_uses_missing_required_lib(monkeypatch, capsys):
     monkeypatch.setattr(core, 'HAS_PSUTIL', False)
     out = run_module({'checks': ['cpu']}, capsys)
     assert 'Failed to import the required Python library (psutil)' in out['msg'] and 'cpu check' in out['msg']
-    assert os.environ.get('LANG') == 'C'
