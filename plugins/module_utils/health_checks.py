@@ -26,6 +26,7 @@ import os
 import re
 import socket
 import ssl
+import stat
 import subprocess
 import threading
 import time
@@ -256,8 +257,10 @@ def real_mounts():
     return mounts
 
 
-def _statvfs_results(mount, thresholds):
+def _statvfs_results(mount, thresholds, dirs_only=False):
     start = time.monotonic()
+    if dirs_only and not stat.S_ISDIR(os.stat(mount).st_mode):
+        return []   # a file bind-mounted by a container engine (/etc/hosts, /etc/resolv.conf, ...)
     st = os.statvfs(mount)
     duration = time.monotonic() - start
     out = []
@@ -284,8 +287,11 @@ def _statvfs_results(mount, thresholds):
     return out
 
 
-def disk_jobs(mounts, thresholds, timeout):
-    """One timed job per mount; a mount whose statvfs hangs becomes ``unknown``."""
+def disk_jobs(mounts, thresholds, timeout, dirs_only=False):
+    """One timed job per mount; a mount whose statvfs hangs becomes ``unknown``.
+
+    With ``dirs_only`` (discovered mounts), mount points that are files are left out.
+    """
     td = thresholds['disk']
 
     def job(mount):
@@ -295,7 +301,7 @@ def disk_jobs(mounts, thresholds, timeout):
                                '%s: statvfs failed: %s' % (mount, _error_text(error)), 0.0)]
             return [result('disk:%s' % mount, 'disk', 'unknown', None, '%', td['warning'], td['critical'],
                            '%s: statvfs did not answer within %ss (hung mount?)' % (mount, _fmt(timeout)), elapsed)]
-        return (timeout, _statvfs_results, (mount, thresholds), on_timeout)
+        return (timeout, _statvfs_results, (mount, thresholds, dirs_only), on_timeout)
     return [job(m) for m in mounts]
 
 
@@ -1006,7 +1012,22 @@ def normalize(params):
             if kind == 'redis' and spec.get('db') is not None:
                 spec['db'] = int(_num(spec['db'], '%s.db' % opt, 0, 65535))
             cfg[kind].append(spec)
+    _unique_names(cfg)
     return cfg
+
+
+def _unique_names(cfg):
+    """Each result needs its own name: it is the ``check`` label of the textfile metrics."""
+    seen = {}
+    named = [('network_targets[%d].name' % i, _target_name(t)) for i, t in enumerate(cfg['network_targets'])]
+    named += [('http[%d].name' % i, h['name'] or h['url']) for i, h in enumerate(cfg['http'])]
+    for kind in ('postgresql', 'redis'):
+        named += [('%s[%d].name' % (kind, i), _db_name(kind, d)) for i, d in enumerate(cfg[kind])]
+    for option, name in named:
+        if name in seen:
+            raise ConfigError('%s: the check name %r is already used by %s; give each check its own name'
+                              % (option, name, seen[name]))
+        seen[name] = option
 
 
 def missing_libraries(cfg):
@@ -1044,8 +1065,10 @@ def run_checks(cfg):
         order.append((label, len(new_jobs), flatten))
 
     if 'disk' in selected:
-        mounts = cfg['disk_mounts'] or real_mounts()
-        add('disk', disk_jobs(mounts, thresholds, cfg['disk_timeout']), flatten=True)
+        if cfg['disk_mounts']:
+            add('disk', disk_jobs(cfg['disk_mounts'], thresholds, cfg['disk_timeout']), flatten=True)
+        else:
+            add('disk', disk_jobs(real_mounts(), thresholds, cfg['disk_timeout'], dirs_only=True), flatten=True)
     if 'network' in selected:
         if cfg['network_targets']:
             add('network', network_jobs(cfg['network_targets']))

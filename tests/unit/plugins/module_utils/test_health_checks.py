@@ -86,6 +86,17 @@ def test_hung_mount_is_unknown_and_does_not_block(monkeypatch, tmp_path):
     assert by['inodes:%s' % tmp_path]['unit'] == '%'
 
 
+def test_discovered_file_mounts_are_left_out(tmp_path):
+    afile = tmp_path / 'hosts'
+    afile.write_text('127.0.0.1 localhost\n')
+    th = hc.normalize({})['thresholds']
+    found = [c['name'] for item in hc._Pending(hc.disk_jobs([str(afile), str(tmp_path)], th, 2, dirs_only=True)).collect()
+             for c in item]
+    assert found == ['disk:%s' % tmp_path, 'inodes:%s' % tmp_path]
+    listed = [c['name'] for item in hc._Pending(hc.disk_jobs([str(afile)], th, 2)).collect() for c in item]
+    assert listed == ['disk:%s' % afile, 'inodes:%s' % afile]   # a path the user listed is checked as given
+
+
 def test_real_mounts_skip_pseudo_filesystems(monkeypatch):
     class P(object):
         def __init__(self, mp, fs):

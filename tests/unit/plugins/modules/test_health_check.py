@@ -51,6 +51,8 @@ BAD_INPUTS = [
     ({'textfile': '/nonexistent-dir/redfire_health.prom'}, 'textfile'),
     ({'textfile': '/tmp/redfire_health.txt'}, 'textfile'),
     ({'cpu_sample': 'fast'}, 'cpu_sample'),
+    ({'http': [{'url': 'http://127.0.0.1/a', 'name': 'api'}, {'url': 'http://127.0.0.1/b', 'name': 'api'}]},
+     'http[1].name'),
 ]
 
 
