@@ -1,10 +1,14 @@
 """Unit tests of the health check core with fakes (fake /proc, fake systemctl, a hanging statvfs)."""
 import datetime
+import json
 import os
 import socket
 import stat
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -268,3 +272,27 @@ def test_db_errors_never_show_the_password():
     r = hc._redis(spec)
     assert r['status'] == 'critical' and 's3cret-pw' not in r['message']
     assert hc._redact('auth s3cret-pw failed', spec) == 'auth ******** failed'
+
+
+def test_process_exits_although_a_statvfs_never_returns():
+    """The thread stuck in a hung mount is a daemon: the process prints its result and exits."""
+    code = '''
+import os, json, threading
+from ansible_collections.redfire.ops.plugins.module_utils import health_checks as hc
+real = os.statvfs
+forever = threading.Event()
+def statvfs(path):
+    if path == "/":
+        forever.wait()
+    return real(path)
+hc.os.statvfs = statvfs
+res = hc.run_checks(hc.normalize({"checks": ["disk"], "disk_mounts": ["/"], "disk_timeout": 0.2}))
+print(json.dumps(res["checks"]))
+'''
+    collections_root = str(Path(hc.__file__).parents[5])   # the directory holding ansible_collections/
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60, check=False,
+                          env=dict(os.environ, PYTHONPATH=collections_root))
+    assert proc.returncode == 0, proc.stderr
+    checks = json.loads(proc.stdout)
+    assert [(c['name'], c['status']) for c in checks] == [('disk:/', 'unknown')]
+    assert 'hung mount' in checks[0]['message']
