@@ -1250,12 +1250,17 @@ def render_textfile(status, checks, timestamp=None):
     return '\n'.join(lines) + '\n'
 
 
-def validate_textfile(path):
-    """Reason why ``path`` cannot take the textfile output, or None."""
+def validate_textfile(path, shape_only=False):
+    """Reason why ``path`` cannot take the textfile output, or None.
+
+    ``shape_only`` checks the name but not the directory (check mode: an earlier task may create it).
+    """
     if not path.startswith('/'):
         return 'must be an absolute path, got %r' % path
     if not path.endswith('.prom'):
         return "must end in .prom (node_exporter's textfile collector reads only *.prom), got %r" % path
+    if shape_only:
+        return None
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         return 'directory %s does not exist (create it or point textfile at node_exporter\'s textfile directory)' % directory

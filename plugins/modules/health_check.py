@@ -300,6 +300,8 @@ options:
     description:
       - Write the results as Prometheus metrics to this C(.prom) file (node_exporter's textfile collector
         directory), atomically (temporary file in the same directory, then rename). Not written in check mode.
+      - The directory must exist and be writable; in check mode a missing directory is only a warning, so a play
+        whose earlier tasks create it (for example the redfire.ops.node_exporter role) can be checked first.
       - 'Metrics: C(redfire_health_check_status{check,kind}) (0 ok, 1 warning, 2 critical, 3 unknown),
         C(redfire_health_check_value{check,kind,unit}), C(redfire_health_check_overall_status),
         C(redfire_health_check_last_run_timestamp_seconds).'
@@ -547,9 +549,12 @@ def main():
         module.fail_json(msg='%s (needed by the %s check)' % (missing_required_lib(lib), check), changed=False)
 
     if params['textfile']:
-        reason = core.validate_textfile(params['textfile'])
+        reason = core.validate_textfile(params['textfile'], shape_only=module.check_mode)
         if reason:
             module.fail_json(msg='textfile: %s' % reason, changed=False)
+        if module.check_mode and core.validate_textfile(params['textfile']):
+            module.warn('textfile: %s (check mode writes nothing; a real run fails unless an earlier task fixes it)'
+                        % core.validate_textfile(params['textfile']))
 
     try:
         res = core.run_checks(cfg)

@@ -70,7 +70,9 @@ def test_bad_input_fails_naming_the_option(args, option, capsys):
 
 def test_check_mode_does_not_write_textfile_and_fail_on(tmp_path, capsys):
     prom = tmp_path / 'redfire_health.prom'
-    base = {'checks': ['load', 'memory'], 'textfile': str(prom)}
+    # thresholds no shared test machine reaches, so the statuses below are known
+    base = {'checks': ['load', 'memory'], 'textfile': str(prom),
+            'thresholds': {'load': {'warning': 1000, 'critical': 2000}, 'memory': {'warning': 99.9, 'critical': 100}}}
     out = run_module(base, capsys, check_mode=True)
     assert out['changed'] is False and out['textfile_written'] is False and not prom.exists()
 
@@ -81,6 +83,12 @@ def test_check_mode_does_not_write_textfile_and_fail_on(tmp_path, capsys):
     assert 'redfire_health_check_overall_status 0' in text
     assert oct(prom.stat().st_mode & 0o777) == '0o644'
     assert [p.name for p in tmp_path.iterdir()] == ['redfire_health.prom']   # no temp file left
+
+    missing = str(tmp_path / 'not-yet' / 'redfire_health.prom')
+    out = run_module({'checks': ['load'], 'textfile': missing}, capsys, check_mode=True)
+    assert out.get('failed') is not True and out['textfile_written'] is False
+    out = run_module({'checks': ['load'], 'textfile': missing}, capsys)
+    assert out['failed'] is True and out['msg'].startswith('textfile: directory')
 
     # memory above a 0% warning: warning status; fail_on=critical passes, fail_on=warning fails with the summary
     args = {'checks': ['memory'], 'thresholds': {'memory': {'warning': 0, 'critical': 100}}}
