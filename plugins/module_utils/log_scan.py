@@ -312,10 +312,12 @@ class Analyzer(object):
 
     def __init__(self, matcher, keyfunc, ts_regex, since_key, until_key, seek_key=None, stop_key=None,
                  max_details=10, max_context_lines=20, top_messages=10, seek=True, max_line_bytes=DEFAULT_MAX_LINE,
-                 block_size=BLOCK_SIZE, tolerance=timedelta(seconds=60)):
+                 block_size=BLOCK_SIZE, tolerance=timedelta(seconds=60), probe_size=PROBE_SIZE):
         self.m = matcher
+        self.probe = probe_size
         self.tolerance = tolerance
         self.floor = b''
+        self.ceiling = b''
         self.keyf = keyfunc
         self.ts = ts_regex
         self.since = since_key
@@ -374,7 +376,7 @@ class Analyzer(object):
     def _probe(self, f, offset, size):
         """Key of the first timestamped line that starts after ``offset`` (at offset 0: at the start)."""
         f.seek(offset)
-        data = f.read(PROBE_SIZE)
+        data = f.read(self.probe)
         start = 0
         if offset > 0:
             nl = data.find(b'\n')
@@ -387,14 +389,14 @@ class Analyzer(object):
             key = self._first_key(data, start, cut)
             if key is not None:
                 return key
-            more = f.read(PROBE_SIZE)
+            more = f.read(self.probe)
             limit -= 1
             if not more or limit == 0:
                 return self._first_key(data, start, len(data)) if not more else None
             data, start = data[cut:] + more, 0
 
     def _tail_key(self, f, size):
-        back = min(size, PROBE_SIZE)
+        back = min(size, self.probe)
         while True:
             f.seek(size - back)
             data = f.read(back)
@@ -406,7 +408,7 @@ class Analyzer(object):
             hit = self._last_header(data, len(data), floor)
             if hit is not None:
                 return hit[1]
-            if back >= size or back >= 16 * PROBE_SIZE:
+            if back >= size or back >= 16 * self.probe:
                 return None
             back = min(size, back * 4)
 
@@ -415,7 +417,7 @@ class Analyzer(object):
         probes = [(0, first), (size, last)]
         lo, hi = 0, size
         lo_key = first
-        while hi - lo > PROBE_SIZE:
+        while hi - lo > self.probe:
             mid = (lo + hi) // 2
             key = self._probe(f, mid, size)
             if key is not None:
@@ -472,6 +474,7 @@ class Analyzer(object):
                     else:
                         ordered = True
                         self.floor = _minus(first, self.tolerance)
+                    self.ceiling = _minus(last, -self.tolerance)
                     if ordered and start > 0:
                         nl = self._newline_after(f, start)
                         start = nl
@@ -495,7 +498,7 @@ class Analyzer(object):
         f.seek(offset - 1)
         pos = offset - 1
         while True:
-            data = f.read(PROBE_SIZE)
+            data = f.read(self.probe)
             if not data:
                 return pos
             nl = data.find(b'\n')
@@ -505,7 +508,7 @@ class Analyzer(object):
 
     def _gz_first_key(self, f, warnings):
         scratch = []
-        for data in _gzip_blocks(f, PROBE_SIZE, scratch):
+        for data in _gzip_blocks(f, self.probe, scratch):
             return self._first_key(data, 0, data.rfind(b'\n') + 1 or len(data))
         return None
 
@@ -596,7 +599,7 @@ class Analyzer(object):
         regex_mode = m.mode == 'regex'
         pos = 0
         if st['ctx'] is not None:
-            pos = self._context(buf, 0, end, st)
+            self._context(buf, 0, end, st)
         for hit in m.line_finder.finditer(text, 0, end):
             hs = hit.start()
             if hs < pos:
@@ -638,7 +641,7 @@ class Analyzer(object):
                     if hdr is None:
                         continue  # continuation lines before the first timestamp: no time, not counted
                     key = hdr[1]
-            if ordered and key < self.floor:
+            if ordered and (key < self.floor or key > self.ceiling):
                 raise _OrderBroken()
             if (since is not None and key < since) or (until is not None and key > until):
                 continue
@@ -666,8 +669,8 @@ class Analyzer(object):
             for c in new:
                 counts[c] += 1
             fs['errors'] += len(new)
-            if st['ctx'] is not None and st['ctx'][0] < pos:
-                pos = max(pos, self._context(buf, st['ctx'][0], end, st))
+            if st['ctx'] is not None and st['ctx'][0] is not None:
+                self._context(buf, st['ctx'][0], end, st)
         # remember the last header of this block for continuation lines in the next one
         found = self._last_header(buf, end, 0) if end else None
         if found is not None:
@@ -680,10 +683,8 @@ class Analyzer(object):
                                                    tm.end() - hls, hline))
             if fs['last_time'] is None or key > fs['last_time'].encode('ascii'):
                 fs['last_time'] = _s(key)
-            if ordered and key < self.floor:
+            if ordered and (key < self.floor or key > self.ceiling):
                 raise _OrderBroken()
-        if st['ctx'] is not None:
-            st['ctx'] = (0, st['ctx'][1])
         return nlines
 
     def _new_event(self, buf, end, offset, line_no, fs, st, hdr, hdr_in_buf, cats):
@@ -709,7 +710,7 @@ class Analyzer(object):
             self.details.append(detail)
             st['detail'] = detail
             if self.max_context > 0:
-                st['ctx'] = (hle + 1 if hdr_in_buf else 0, detail)
+                st['ctx'] = [hle + 1 if hdr_in_buf else 0, detail]
         if self.top_n > 0:
             norm = raw[:t0] + raw[t1:]
             norm = _NUM.sub(b'<n>', _HEX.sub(b'<id>', norm.strip()))[:512]
@@ -733,21 +734,25 @@ class Analyzer(object):
                 st['group'] = grp
 
     def _context(self, buf, pos, end, st):
-        """Append continuation lines from pos to the pending detail; returns where they stop."""
-        start, detail = st['ctx']
+        """Append the continuation lines from buf[pos:] to the pending detail (st['ctx'] = [pos, detail]).
+
+        Stops at the next timestamped line (done: st['ctx'] = None), at max_context_lines (done), or at the end
+        of the buffer (st['ctx'][0] = None: go on at the start of the next block)."""
+        detail = st['ctx'][1]
         lines = detail['continuation']
         while pos < end and len(lines) < self.max_context:
             le = buf.find(b'\n', pos, end)
             if le == -1:
                 le = end
-            if self.ts.search(buf, pos, le) is not None and self.keyf(self.ts.search(buf, pos, le)) is not None:
+            if self._key(buf, pos, le)[0] is not None:
                 st['ctx'] = None
-                return pos
+                return
             lines.append(buf[pos:min(le, pos + MAX_MESSAGE)].decode('utf-8', 'replace').rstrip())
             pos = le + 1
         if len(lines) >= self.max_context:
             st['ctx'] = None
-        return pos
+        else:
+            st['ctx'][0] = None
 
     def top_messages(self):
         items = sorted(self.groups.items(), key=lambda kv: (-kv[1][0], kv[1][1]))[:self.top_n]
@@ -773,7 +778,7 @@ def _new_file_stats(path):
 def analyze(paths, hours=None, since=None, until=None, timezone='local', categories=None, ignore_case=True,
             timestamp_regex=None, timestamp_format=None, json_time_field=None, max_details=10,
             max_context_lines=20, top_messages=10, include_rotated=True, seek=True, order_tolerance=60,
-            max_line_bytes=DEFAULT_MAX_LINE, now=None, block_size=BLOCK_SIZE):
+            max_line_bytes=DEFAULT_MAX_LINE, now=None, block_size=BLOCK_SIZE, probe_size=PROBE_SIZE):
     """Analyse ``paths`` and return the result dictionary (see the module's RETURN documentation).
 
     Raises LogScanError for bad options (its ``option`` names the option to fix)."""
@@ -798,7 +803,8 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
     stop_key = (win['until'] + tol).strftime(KEY_FORMAT).encode() if win['until'] else None
     an = Analyzer(matcher, keyf, ts_regex, since_key, until_key, seek_key, stop_key, max_details=max_details,
                   max_context_lines=max_context_lines, top_messages=top_messages, seek=seek,
-                  max_line_bytes=max_line_bytes, block_size=block_size, tolerance=tol)
+                  max_line_bytes=max_line_bytes, block_size=block_size, tolerance=tol,
+                  probe_size=probe_size)
     families, missing = expand_paths(paths, include_rotated)
     files = []
     for spec in missing:
