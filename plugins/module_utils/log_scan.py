@@ -48,7 +48,7 @@ DEFAULT_MAX_LINE = 16 << 20
 MAX_MESSAGE = 2048
 MAX_GROUPS = 10000
 _ROTATED_SUFFIX = re.compile(r'^(?:\.(\d+)|-(\d{8}(?:\d{2,6})?))(?:\.gz)?$')
-_HEX = re.compile(rb'\b(?:0[xX][0-9a-fA-F]+|[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*|'
+_HEX = re.compile(rb'\b(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|0[xX][0-9a-fA-F]+|[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*|'
                   rb'[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*)(?:-[0-9a-fA-F]{4,})*\b')
 _NUM = re.compile(rb'\d+')
 
@@ -137,7 +137,7 @@ class Matcher(object):
                                    'would count; make it match the error text' % (name, pattern))
             self.names.append(str(name))
             self.regexes.append(rx)
-        combined = b'|'.join(b'(?:' + rx.pattern + b')' for rx in self.regexes)
+        combined = b'|'.join(_scoped(rx.pattern) for rx in self.regexes)
         self.combined = re.compile(combined, flags)
         self.fold = self.ignore_case
         self.mode = 'regex'
@@ -182,6 +182,14 @@ class Matcher(object):
             elif rx.search(line):
                 out.append(name)
         return out
+
+
+def _scoped(pattern):
+    """``(?:pattern)``, with leading global inline flags such as ``(?i)`` turned into scoped ones."""
+    m = re.match(rb'^\(\?([aiLmsux]+)\)', pattern)
+    if m:
+        return b'(?' + m.group(1) + b':' + pattern[m.end():] + b')'
+    return b'(?:' + pattern + b')'
 
 
 def _pure_literals(pattern, flags):

@@ -132,6 +132,9 @@ def format_to_regex(fmt):
                                       'give timestamp_regex too' % (fmt, d))
             out.append(_FORMAT_PIECES[d])
             i += 2
+        elif c == ' ':
+            out.append(' +')  # syslog pads days with a space: 'May  1'
+            i += 1
         else:
             out.append(re.escape(c))
             i += 1
