@@ -48,9 +48,10 @@ DEFAULT_MAX_LINE = 16 << 20
 MAX_MESSAGE = 2048
 MAX_GROUPS = 10000
 _ROTATED_SUFFIX = re.compile(r'^(?:\.(\d+)|-(\d{8}(?:\d{2,6})?))(?:\.gz)?$')
-_HEX = re.compile(rb'\b(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|0[xX][0-9a-fA-F]+|[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*|'
-                  rb'[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*)(?:-[0-9a-fA-F]{4,})*\b')
-_NUM = re.compile(rb'\d+')
+# message grouping: hex ids (0x.., 8+ hex digits, UUIDs) become <id>, then runs of digits become <n>
+_HEX = re.compile(rb'\b(?:0[xX][0-9a-fA-F]+|[0-9a-fA-F]{8,}(?:-[0-9a-fA-F]{4,})*)\b')
+_DIGITS = bytes.maketrans(b'0123456789', b'\x01' * 10)
+_NUM = re.compile(b'\x01+')
 
 
 # Bad input that the caller reports naming the option (its ``option`` attribute).
@@ -535,7 +536,7 @@ class Analyzer(object):
         pending = 0
         skipping = False
         # event state: (event id, key, header text, header line number, categories seen)
-        st = {'hdr': None, 'event': None, 'cats': None, 'detail': None, 'group': None, 'ctx': None}
+        st = {'hdr': None, 'event': None, 'cats': None, 'detail': None, 'group': None, 'ctx': None, 'cur': None}
         first_done = False
         for data in blocks:
             if skipping:
@@ -638,7 +639,12 @@ class Analyzer(object):
                 hdr = (offset + ls, key, ls, tm)
                 hdr_in_buf = True
             else:
-                found = self._last_header(buf, ls, 0)
+                cur = st['cur']
+                # the usual case: a trace line of the event just counted, nothing timestamped in between
+                if cur is not None and cur[4] is buf and ts_search(buf, cur[5], ls) is None:
+                    found = (cur[2], cur[1], cur[3])
+                else:
+                    found = self._last_header(buf, ls, 0)
                 if found is not None:
                     hls, key, tm = found
                     hdr = (offset + hls, key, hls, tm)
@@ -654,6 +660,9 @@ class Analyzer(object):
             if (since is not None and key < since) or (until is not None and key > until):
                 continue
             eid = hdr[0]
+            if hdr_in_buf:
+                hle = buf.find(b'\n', hdr[2], end)
+                st['cur'] = hdr + (buf, end if hle == -1 else hle)
             if st['event'] != eid:
                 st['event'] = eid
                 st['cats'] = set(cats)
@@ -721,9 +730,9 @@ class Analyzer(object):
                 st['ctx'] = [hle + 1 if hdr_in_buf else 0, detail]
         if self.top_n > 0:
             norm = raw[:t0] + raw[t1:]
-            norm = _NUM.sub(b'<n>', _HEX.sub(b'<id>', norm.strip()))[:512]
+            norm = _NUM.sub(b'<n>', _HEX.sub(b'<id>', norm.strip()).translate(_DIGITS))[:512]
             grp = self.groups.get(norm)
-            skey = _s(key)
+            skey = key
             if grp is None:
                 if len(self.groups) < MAX_GROUPS:
                     grp = [0, skey, skey, raw, list(cats)]
@@ -764,7 +773,7 @@ class Analyzer(object):
 
     def top_messages(self):
         items = sorted(self.groups.items(), key=lambda kv: (-kv[1][0], kv[1][1]))[:self.top_n]
-        return [{'message': k.decode('utf-8', 'replace'), 'count': v[0], 'first_seen': v[1], 'last_seen': v[2],
+        return [{'message': k.decode('utf-8', 'replace'), 'count': v[0], 'first_seen': _s(v[1]), 'last_seen': _s(v[2]),
                  'example': v[3].decode('utf-8', 'replace').strip(), 'types': v[4]} for k, v in items]
 
 

@@ -239,7 +239,7 @@ def make_key_function(timestamp_regex=None, timestamp_format=None, json_time_fie
     if pattern is None:
         pattern = format_to_regex(timestamp_format) if timestamp_format else DEFAULT_TIMESTAMP_REGEX
     try:
-        rx = re.compile(pattern.encode('utf-8'))
+        rx = re.compile(pattern.encode('utf-8'), re.MULTILINE)
     except re.error as exc:
         raise TimeOptionError('timestamp_regex', 'timestamp_regex %r is not a valid regular expression: %s'
                               % (pattern, exc))
