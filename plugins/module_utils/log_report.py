@@ -71,8 +71,8 @@ def render_report(result, language='zh', max_details=None):
         lines.append(u'')
         lines.append(u'%s:' % lab['top'])
         for t in top:
-            lines.append(u'- %s x %s (%s .. %s)' % (t.get('count'), t.get('message'), t.get('first_seen'),
-                                                   t.get('last_seen')))
+            lines.append(u'- %s x %s (%s .. %s)'
+                         % (t.get('count'), t.get('message'), t.get('first_seen'), t.get('last_seen')))
     problems = [f for f in result.get('files') or [] if f.get('error') or f.get('warnings')]
     if problems:
         lines.append(u'')

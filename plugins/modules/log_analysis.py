@@ -28,7 +28,7 @@ description:
   - A missing or unreadable path is reported in C(files); the task fails only when no path could be read, or
     when O(strict=true).
 author:
-  - RedFire operations engineering
+  - RedFire operations engineering (@redfire)
 extends_documentation_fragment:
   - redfire.ops.attributes
   - redfire.ops.attributes.INFO_MODULE
