@@ -166,3 +166,31 @@ def test_bad_options_fail_with_a_message_naming_the_option(logs, args, message):
     assert proc.returncode != 0 and 'FAILED' in head
     assert message in r['msg'], r['msg']
     assert 'Traceback' not in proc.stdout + proc.stderr
+
+
+def test_playbook_registers_result_and_renders_with_the_filter(logs, tmp_path):
+    root, events = logs
+    playbook = tmp_path / 'play.yml'
+    playbook.write_text('''
+- name: Analyse and report
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Analyse the last 4 hours
+      redfire.ops.log_analysis:
+        paths: "{{ log_dir }}/app.log"
+        hours: 4
+      register: errors
+    - name: Write the English report rendered by the filter
+      ansible.builtin.copy:
+        content: "{{ errors | redfire.ops.log_report('en') }}"
+        dest: "{{ out }}"
+        mode: "0644"
+''')
+    out = tmp_path / 'report.txt'
+    proc = run(['ansible-playbook', '-c', 'local', '-i', 'localhost,', '-e', 'ansible_python_interpreter=/usr/bin/python3',
+                '-e', 'log_dir=%s' % root, '-e', 'out=%s' % out, str(playbook)], timeout=300)
+    assert 'changed=1' in proc.stdout  # only the copy task changes something
+    text = out.read_text()
+    assert text.startswith('RedFire system error analysis report\n')
+    assert 'Analysis range: last 4 hours\nTotal errors: 24\n' in text
