@@ -260,11 +260,6 @@ def _gzip_blocks(f, size, warnings):
         warnings.append('truncated gzip file: the compressed stream ended early; lines up to the cut were analysed')
 
 
-def is_gzip(path):
-    with open(path, 'rb') as f:
-        return f.read(2) == b'\x1f\x8b'
-
-
 # --------------------------------------------------------------------------------------------- discovery
 
 def _rotation_rank(suffix):
@@ -302,7 +297,6 @@ def expand_paths(paths, include_rotated=True):
                     rank = _rotation_rank(sib[len(path):])
                     if rank is not None and sib not in seen:
                         sibs.append((rank, sib))
-                sibs.sort(key=lambda x: (x[0][1], x[0][2]) if x[0][2] == '' else (-10 ** 9, x[0][2]))
                 # dated siblings (app.log-20240101) first by date, then numbered ones (app.log.3 .. .1)
                 dated = sorted([s for s in sibs if s[0][2]], key=lambda x: x[0][2])
                 numbered = sorted([s for s in sibs if not s[0][2]], key=lambda x: x[0][1])
@@ -549,8 +543,7 @@ class Analyzer(object):
                 offset += nl + 1
                 fs['bytes_scanned'] += nl + 1
                 if line_no is not None:
-                    line_no += 1
-                fs['lines_scanned'] += 1
+                    line_no += 1  # the cut line, counted in lines_scanned when its head was analysed
                 data = data[nl + 1:]
                 if not data:
                     continue

@@ -154,7 +154,7 @@ def test_long_lines_are_analysed_and_capped(tmp_path):
     res = _analyze([log], max_line_bytes=1 << 20)
     assert res['error_counts'] == {'database_error': 0, 'api_error': 1, 'trading_error': 0, 'system_error': 0}
     assert res['files'][0]['long_lines_truncated'] == 1
-    assert res['files'][0]['bytes_scanned'] == len(data)
+    assert res['files'][0]['bytes_scanned'] == len(data) and res['files'][0]['lines_scanned'] == 2
 
 
 def test_gzip_plain_equivalence_truncation_and_multimember(tmp_path):
@@ -366,3 +366,17 @@ def test_core_has_no_ansible_imports():
             text = f.read()
         assert 'from ansible.' not in text and 'import ansible.' not in text, name
     assert sys.version_info >= (3, 8)
+
+
+def test_rotated_siblings_oldest_first(tmp_path):
+    for name in ('app.log', 'app.log.1', 'app.log.2.gz', 'app.log.10.gz', 'app.log.bak', 'other.log',
+                 'other.log-20240502', 'other.log-20240501.gz', 'other.log-20240430'):
+        (tmp_path / name).write_bytes(b'')
+    families, missing = log_scan.expand_paths([str(tmp_path / 'app.log'), str(tmp_path / 'other.*'),
+                                               str(tmp_path / 'none.log')])
+    names = [[os.path.basename(p) for p in fam] for fam in families]
+    assert names == [['app.log.10.gz', 'app.log.2.gz', 'app.log.1', 'app.log'],
+                     ['other.log-20240430', 'other.log-20240501.gz', 'other.log-20240502', 'other.log']]
+    assert missing == [str(tmp_path / 'none.log')]
+    families, _missing = log_scan.expand_paths([str(tmp_path / 'app.log')], include_rotated=False)
+    assert families == [[str(tmp_path / 'app.log')]]
