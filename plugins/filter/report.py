@@ -234,8 +234,9 @@ def report_html(report, redact=None):
             continue
         parts.append('<h2 style="font-size:16px;margin:16px 0 4px 0">%s</h2>' % _esc(t[key]))
         if key == 'timeline':
-            parts.append(_table([t['time'], t['event']],
+            parts.append(_table([t['time'], t['host'], t['event']],
                                 [[_esc(i.get('time') if isinstance(i, dict) else ''),
+                                  _esc(i.get('host', '') if isinstance(i, dict) else ''),
                                   _esc(i.get('event') if isinstance(i, dict) else i)] for i in items]))
         else:
             parts.append('<ul>' + ''.join('<li>%s</li>' % _esc(i) for i in items) + '</ul>')
