@@ -174,3 +174,141 @@ def test_daily_check_through_ansible_runner(faulty_lab, tmp_path):
     assert len(stats) == 1 and not stats[0]["event_data"]["failures"]
     report = json.loads(newest(tmp_path / "reports", "daily_check", "json").read_text(encoding="utf-8"))
     assert report["status"] == "critical" and {p["host"] for p in report["problems"]} == {hosts[1].name}
+
+
+RULES = """groups:
+  - name: test
+    interval: 1s
+    rules:
+      - record: instance:redfire_node_cpu_usage:percent
+        expr: 100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[15s])))
+      - record: instance:redfire_node_memory_usage:percent
+        expr: 100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)
+"""
+
+
+def _wait_http(url, proc, timeout=30):
+    import time
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "%s exited: %s" % (proc.args[0], proc.stderr.read()[-2000:])
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError("%s did not answer within %s s" % (url, timeout))
+
+
+@pytest.fixture(scope="module")
+def monitoring(tmp_path_factory):
+    """node_exporter, Prometheus (with two recording rules) and Alertmanager (all alerts to a webhook receiver)
+    from Debian's packages on free loopback ports; stopped by PID at the end."""
+    import subprocess
+    import shutil
+    import time
+    from tests.conftest import project_env
+    for tool in ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter"):
+        assert shutil.which(tool), "%s is missing: ./scripts/setup test installs it" % tool
+    work = tmp_path_factory.mktemp("mon")
+    ports = {name: free_port() for name in ("node", "prom", "am", "am_cluster")}
+    procs = []
+    with Receiver(free_port()) as hook:
+        (work / "rules.yml").write_text(RULES, encoding="utf-8")
+        (work / "prometheus.yml").write_text(yaml.safe_dump({
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(work / "rules.yml")],
+            "scrape_configs": [{"job_name": "node", "static_configs": [
+                {"targets": ["127.0.0.1:%d" % ports["node"]]}]}]}), encoding="utf-8")
+        (work / "alertmanager.yml").write_text(yaml.safe_dump({
+            "route": {"receiver": "hook", "group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h",
+                      "group_by": ["alertname", "redfire_test_id"]},
+            "receivers": [{"name": "hook", "webhook_configs": [{"url": hook.url + "/alerts",
+                                                                "send_resolved": False}]}]}), encoding="utf-8")
+        commands = [
+            ["prometheus-node-exporter", "--web.listen-address=127.0.0.1:%d" % ports["node"],
+             "--no-collector.systemd", "--collector.disable-defaults", "--collector.cpu", "--collector.meminfo"],
+            ["prometheus-alertmanager", "--config.file=%s" % (work / "alertmanager.yml"),
+             "--storage.path=%s" % (work / "am"), "--web.listen-address=127.0.0.1:%d" % ports["am"],
+             "--cluster.listen-address="],
+            ["prometheus", "--config.file=%s" % (work / "prometheus.yml"), "--storage.tsdb.path=%s" % (work / "tsdb"),
+             "--web.listen-address=127.0.0.1:%d" % ports["prom"]],
+        ]
+        try:
+            for command in commands:
+                procs.append(subprocess.Popen(command, env=project_env(), stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.PIPE, text=True))
+            _wait_http("http://127.0.0.1:%d/metrics" % ports["node"], procs[0])
+            _wait_http("http://127.0.0.1:%d/-/ready" % ports["am"], procs[1])
+            _wait_http("http://127.0.0.1:%d/-/ready" % ports["prom"], procs[2])
+            # until the recording rules have a value
+            query = "http://127.0.0.1:%d/api/v1/query?query=instance:redfire_node_cpu_usage:percent" % ports["prom"]
+            import urllib.request
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline:
+                with urllib.request.urlopen(query, timeout=2) as answer:
+                    if json.loads(answer.read())["data"]["result"]:
+                        break
+                time.sleep(1)
+            else:
+                raise AssertionError("the recording rule never got a value")
+            yield {"prometheus": "http://127.0.0.1:%d" % ports["prom"],
+                   "alertmanager": "http://127.0.0.1:%d" % ports["am"], "hook": hook}
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def test_periodic_check(faulty_lab, monitoring, tmp_path):
+    hosts, inventory = faulty_lab
+    sick = hosts[1]
+    for host in hosts:  # a backup of 2 MB on every host; the faulty host's is three days old
+        host.exec("mkdir -p /var/backups/redfire && head -c 2097152 /dev/zero > /var/backups/redfire/db.dump")
+    sick.exec("touch -d '3 days ago' /var/backups/redfire/db.dump")
+    variables = json.dumps({
+        "redfire_report_dir": str(tmp_path), "redfire_report_language": "en",
+        "redfire_prometheus_url": monitoring["prometheus"], "redfire_alertmanager_url": monitoring["alertmanager"],
+        "redfire_periodic_alert_receiver_check_url": monitoring["hook"].url + "/received",
+        "redfire_periodic_window_hours": 1,
+        "redfire_periodic_queries": [
+            {"name": "cpu_peak", "query": "max_over_time(instance:redfire_node_cpu_usage:percent[$window])",
+             "unit": "%", "warning": 101, "critical": 102},
+            {"name": "memory_peak", "query": "max_over_time(instance:redfire_node_memory_usage:percent[$window])",
+             "unit": "%", "warning": 101, "critical": 102},
+            {"name": "latency_p95", "label": "endpoint",
+             "query": "max_over_time(endpoint:redfire_api_response_time_seconds:p95[$window])"}]})
+
+    proc = playbook(inventory, "periodic_check.yml", "--check", "-f", "3", "-e", variables)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(proc.stdout).values()), recap(proc.stdout)
+    assert list(tmp_path.iterdir()) == [] and monitoring["hook"].received == []  # no report, no test alert
+
+    proc = playbook(inventory, "periodic_check.yml", "-f", "3", "-e", variables)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    report = json.loads(newest(tmp_path, "periodic_check", "json").read_text(encoding="utf-8"))
+    by_host = {h["name"]: {c["name"]: c for c in h["checks"]} for h in report["hosts"]}
+    assert set(by_host) == {h.name for h in hosts} | {"monitoring"}
+    for host in (hosts[0], hosts[2]):
+        checks = by_host[host.name]
+        assert checks["backup"]["status"] == "ok" and checks["log_errors"]["status"] == "ok", checks
+        assert {"security_updates", "listening_ports", "ssh_settings"} <= set(checks)
+    assert by_host[sick.name]["backup"]["status"] == "critical" and by_host[sick.name]["backup"]["value"] >= 71
+    assert by_host[sick.name]["log_errors"]["status"] == "warning"  # 4 errors; warning > 0, critical > 100
+    assert {p["host"] for p in report["problems"]} - {"monitoring"} == {sick.name}
+
+    mon = by_host["monitoring"]
+    cpu = [c for name, c in mon.items() if name.startswith("cpu_peak:")]
+    assert len(cpu) == 1 and cpu[0]["status"] == "ok" and 0 <= cpu[0]["value"] <= 100
+    assert [c for name, c in mon.items() if name.startswith("memory_peak:")][0]["value"] > 0
+    assert mon["latency_p95"]["status"] == "unknown" and "no data" in mon["latency_p95"]["message"]
+    assert mon["alerting_test"]["status"] == "ok", mon["alerting_test"]
+    alert_id = mon["alerting_test"]["message"].split()[2]
+    delivered = [r for r in monitoring["hook"].received if r["path"] == "/alerts"]
+    assert any(a["labels"].get("redfire_test_id") == alert_id for r in delivered for a in r["body"]["alerts"])
