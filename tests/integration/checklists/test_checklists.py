@@ -121,8 +121,8 @@ def test_incident_diagnoses_without_confirmation_and_recovers_with_it(faulty_lab
     assert proc.returncode == 0, proc.stdout[-4000:]
     counts = recap(proc.stdout)
     # check mode says it would restart the service on the faulty host, and does not
-    assert {h: c["changed"] for h, c in counts.items()} == {"localhost": 0, hosts[0].name: 0, sick.name: 1,
-                                                             hosts[2].name: 0}, counts
+    expected = {"localhost": 0, hosts[0].name: 0, sick.name: 1, hosts[2].name: 0}
+    assert {h: c["changed"] for h, c in counts.items()} == expected, counts
     assert sick.exec("systemctl is-active redfire-app", check=False).stdout.strip() == "inactive"
     assert list(tmp_path.iterdir()) == []
 
@@ -157,11 +157,11 @@ def test_daily_check_through_ansible_runner(faulty_lab, tmp_path):
     (data / "project").mkdir(parents=True)
     (data / "inventory").mkdir()
     (data / "env").mkdir()
-    (data / "project" / "daily.yml").write_text("- name: Daily check\n  ansible.builtin.import_playbook: "
-                                                 "redfire.ops.daily_check\n", encoding="utf-8")
+    wrapper = "- name: Daily check\n  ansible.builtin.import_playbook: redfire.ops.daily_check\n"
+    (data / "project" / "daily.yml").write_text(wrapper, encoding="utf-8")
     (data / "inventory" / "hosts.yml").write_text(inventory.read_text(encoding="utf-8"), encoding="utf-8")
-    (data / "env" / "extravars").write_text(yaml.safe_dump({"redfire_report_dir": str(tmp_path / "reports")}),
-                                             encoding="utf-8")
+    extravars = yaml.safe_dump({"redfire_report_dir": str(tmp_path / "reports")})
+    (data / "env" / "extravars").write_text(extravars, encoding="utf-8")
     proc = run(["ansible-runner", "run", str(data), "-p", "daily.yml", "--ident", "daily1", "-j"], check=False)
     artifacts = data / "artifacts" / "daily1"
     assert (artifacts / "status").read_text().strip() == "successful", proc.stdout[-4000:]

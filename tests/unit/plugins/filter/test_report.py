@@ -95,8 +95,8 @@ def test_html_mail_safe_escaped_and_translated(language, words):
     parsed = _Collector()
     parsed.feed(page)
     assert 'script' not in parsed.tags and 'style' not in parsed.tags and 'link' not in parsed.tags
-    assert not any(name.startswith('on') for name, _ in parsed.attrs)  # no event handlers
-    assert not any(name in ('src', 'href') for name, _ in parsed.attrs)  # no external resources
+    assert not any(name.startswith('on') for name, dummy in parsed.attrs)  # no event handlers
+    assert not any(name in ('src', 'href') for name, dummy in parsed.attrs)  # no external resources
     text = ''.join(parsed.text)
     assert '<script>alert(1)</script>' in text  # shown as text, escaped in the markup
     assert '<script>' not in page
