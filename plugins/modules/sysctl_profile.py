@@ -17,7 +17,7 @@ description:
     already written are restored, the managed file is left as it was and the task fails naming the key, the value
     and the kernel's reason.
   - The profile is persisted to one managed file (default C(/etc/sysctl.d/90-redfire.conf)) with a header, one
-    C(key = value) line per key, sorted, written atomically. The file holds exactly the profile of the last run:
+    C(key = value) line per key, sorted, written atomically. The file holds exactly the profile of the last run;
     keys dropped from O(settings) are removed from it and get back the value the other sysctl files give them.
   - "Drift: when the file already holds a key's value but the live value differs, the value is re-applied and the
     key is reported in RV(drift). When the live value is right but the file is missing or differs, only the file
@@ -42,8 +42,8 @@ attributes:
 options:
   settings:
     description:
-      - Keys and values, e.g. C(net.core.somaxconn: 65535). Keys use dots, or slashes when a component contains a
-        dot (C(net/ipv4/conf/eth0.100/rp_filter)).
+      - Keys and values, one entry per key (see the examples). Keys use dots, or slashes when a component
+        contains a dot (C(net/ipv4/conf/eth0.100/rp_filter)).
       - Values are integers or strings; multi-value keys are strings such as C("4096 87380 6291456"). YAML
         booleans are rejected (quote them, or use 1 or 0).
       - A value starting with C(>) is a minimum (like tuned's C(>)), e.g. C(">65535"). A host whose live value is
@@ -73,7 +73,7 @@ options:
     default: false
   ignore_unsupported:
     description:
-      - Keys that do not exist on this kernel or are read-only here (for example C(vm.*) inside a container) are
+      - Keys that do not exist on this kernel or are read-only here (for example C(vm.*) in a container) are
         listed in RV(skipped) and left out of the file, instead of failing the task.
     type: bool
     default: false
