@@ -74,7 +74,7 @@ options:
   ignore_unsupported:
     description:
       - Keys that do not exist on this kernel or are read-only here (for example C(vm.*) in a container) are
-        listed in RV(skipped) and left out of the file, instead of failing the task.
+        listed in RV(skipped_keys) and left out of the file, instead of failing the task.
     type: bool
     default: false
   backup:
@@ -137,8 +137,10 @@ changes:
     after:
       description: Live value after.
       type: str
-skipped:
-  description: Keys left out with O(ignore_unsupported=true), with the reason.
+skipped_keys:
+  description:
+    - Keys left out with O(ignore_unsupported=true), with the reason.
+    - Not named C(skipped) because Ansible reads a true C(skipped) in a result as "the task was skipped".
   returned: always
   type: list
   elements: dict
@@ -232,7 +234,7 @@ def main():
 
     for warning in plan.warnings:
         module.warn(warning)
-    result = dict(changed=plan.changed, changes=plan.changes(), skipped=plan.skipped, drift=plan.drift,
+    result = dict(changed=plan.changed, changes=plan.changes(), skipped_keys=plan.skipped, drift=plan.drift,
                   removed=plan.removed, file=plan.file, file_changed=plan.file_changed)
     if module._diff:
         result["diff"] = dict(before=plan.file_before or "", after=plan.file_after or "",

@@ -80,7 +80,8 @@ def test_module_check_diff_apply_idempotent_backup_and_failure(tmp_path):
     skipped = [{"key": "vm.swappiness", "reason": "vm.swappiness does not exist on this kernel"}]
     # check mode predicted exactly what the real run did, with the same diff
     assert checked["changed"] and checked["changes"] == expected_changes == applied["changes"]
-    assert checked["skipped"] == skipped == applied["skipped"]
+    assert checked["skipped_keys"] == skipped == applied["skipped_keys"]
+    assert "skipped" not in applied  # the task itself ran
     assert checked["diff"] == applied["diff"] and applied["diff"]["before"] == ""
     assert "net.ipv4.tcp_rmem = 4096 87380 6291456\n" in applied["diff"]["after"]
     assert again["changed"] is False and again["changes"] == [] and again["file_changed"] is False
