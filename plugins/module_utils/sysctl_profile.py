@@ -146,7 +146,7 @@ def parse_conf(text):
         line = line.strip()
         if not line or line[0] in "#;" or "=" not in line:
             continue
-        key, _, value = line.partition("=")
+        key, dummy, value = line.partition("=")
         key = key.strip().lstrip("-")
         if key:
             out.append((key, normalise(value)))
@@ -183,7 +183,7 @@ def system_files(root="/"):
     ordered = [(name, seen[name]) for name in sorted(seen)]
     conf = os.path.join(root, SYSCTL_CONF.lstrip("/"))
     if os.path.isfile(conf):
-        real = set(os.path.realpath(p) for _, p in ordered)
+        real = set(os.path.realpath(p) for dummy, p in ordered)
         if os.path.realpath(conf) not in real:
             ordered.append(("sysctl.conf", conf))
     return ordered
@@ -231,7 +231,7 @@ def _boot_values(root, exclude, keys):
     """Value each key (by path) gets at boot from the system files other than `exclude`."""
     wanted = dict((key_path(k), k) for k in keys)
     found = {}
-    for _name, path in system_files(root):
+    for dummy, path in system_files(root):
         if os.path.realpath(path) == os.path.realpath(exclude):
             continue
         text = _read_text(path) or ""

@@ -26,7 +26,7 @@ description:
     one of the keys to another value, because that file wins at boot.
   - Runs no commands; it reads and writes C(/proc/sys) directly.
 author:
-  - RedFire operations engineering
+  - RedFire operations engineering (@redfire)
 extends_documentation_fragment:
   - redfire.ops.attributes
 attributes:

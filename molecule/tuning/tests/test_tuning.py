@@ -51,7 +51,7 @@ def test_backend_settings_rendered_validated_and_restart_once(host):
                  "  socket_keepalive: true", "celery:", "  task_acks_late: true", "  worker_max_tasks_per_child: 1000",
                  "  worker_prefetch_multiplier: 1"):
         assert line in text.splitlines(), (line, text)
-    validator = "/usr/local/libexec/redfire-tuning/validate-app-config"
+    validator = "python3 /usr/local/libexec/redfire-tuning/validate_app_config.py"
     assert host.run("%s yaml /etc/redfire/tuning.yml" % validator).rc == 0
     broken = host.run("printf 'database:\\n  min_size 5\\n' > /tmp/bad.yml && %s yaml /tmp/bad.yml" % validator)
     assert broken.rc == 1 and "invalid yaml config" in broken.stderr

@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Validate a rendered RedFire backend tuning config before it replaces the current one.
 
-Usage: validate-app-config FORMAT FILE   (FORMAT: yaml, json or ini). Exit 0 when FILE parses and holds the
+Usage: python3 validate_app_config.py FORMAT FILE   (FORMAT: yaml, json or ini). Exit 0 when FILE parses and holds the
 sections database, redis and celery, each a flat mapping of scalar values; otherwise exit 1 with the reason.
 Only the Python standard library is required (PyYAML is used for yaml when installed, else a strict parser of
 the two-level subset the role renders).
