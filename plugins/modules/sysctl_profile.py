@@ -252,8 +252,13 @@ def main():
             backup = write_file(module, plan)
         except (IOError, OSError) as exc:
             # Keep live and file consistent: undo the live writes as well.
-            apply_live(_reverse(plan), proc)
-            module.fail_json(msg="writing %s failed: %s; live values restored" % (plan.file, to_native(exc)))
+            msg = "writing %s failed: %s" % (plan.file, to_native(exc))
+            try:
+                apply_live(_reverse(plan), proc)
+                msg += "; live values restored"
+            except SysctlError as undo:
+                msg += "; restoring live values failed too: %s" % to_native(undo)
+            module.fail_json(msg=msg)
         if backup:
             result["backup_file"] = backup
     module.exit_json(**result)
