@@ -205,6 +205,8 @@ def main(argv=None):
                         help="stop after this many seconds (max %d)" % MAX_DURATION)
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error("--port must be 1-65535, got %d" % args.port)
     duration = min(max(args.duration, 0.0), MAX_DURATION)
     rng = random.Random(args.seed)
     app = start(args.port, host=args.host)
