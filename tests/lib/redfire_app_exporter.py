@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A small RedFire application exporter for tests and the lab.
 
 It exposes the guide's application metrics with values the caller controls:

@@ -64,7 +64,7 @@ def converge(tmp_path, extra_rule_files):
     env.pop("ANSIBLE_CONFIG", None)
     bindir = Path(sys.executable).parent
     return subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inventory), "-e", "@%s" % extra,
-                           str(SCENARIO / "converge.yml")], env=env, capture_output=True, text=True, timeout=600)
+                           str(SCENARIO / "converge.yml")], env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
 def test_services_running_and_enabled(host):
@@ -77,7 +77,7 @@ def test_every_target_up_through_prometheus(host):
     def all_up():
         active = api(host, "/api/v1/targets")["data"]["activeTargets"]
         health = {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in active}
-        jobs = {job for job, _ in health}
+        jobs = {job for job, _instance in health}
         return health if jobs == EXPECTED_JOBS and set(health.values()) == {"up"} else None
     health = wait(all_up, 90, "all targets up")
     # node_exporter targets come from the inventory group through file_sd
