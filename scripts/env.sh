@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Source this file to work in the project's environment:  . scripts/env.sh
 # Project-local venv, collections path and containers.conf; nothing global is changed.
 REDFIRE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

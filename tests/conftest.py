@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS = ROOT / ".build" / "collections"
 DEPS = ROOT / ".build" / "deps"
 
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
+for _path in (COLLECTIONS, ROOT):  # `ansible_collections.redfire.ops...` and `tests.lib...`
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 
 def project_env(**extra):
@@ -36,7 +37,7 @@ def project_env(**extra):
 def run(cmd, check=True, timeout=600, **kwargs):
     """Run a command in the project environment; on failure show its output in the assertion."""
     env = kwargs.pop("env", None) or project_env()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, **kwargs)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
     if check and proc.returncode != 0:
         raise AssertionError("%s exited %s\nstdout:\n%s\nstderr:\n%s"
                              % (" ".join(map(str, cmd)), proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:]))

@@ -1,0 +1,146 @@
+"""Run the test layers of redfire.ops and count their tests.
+
+Called by scripts/test after set-up. Each layer prints a summary line with its duration; the run ends
+with the plain line `N passed, N failed` over all layers, and exits non-zero when anything failed.
+
+Layers: lint, sanity, unit, molecule, integration (default: all, in that order).
+"""
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ["lint", "sanity", "unit", "molecule", "integration"]
+OUT = ROOT / ".build" / "test-results"
+
+
+class Result:
+    def __init__(self, layer):
+        self.layer = layer
+        self.passed = 0
+        self.failed = 0
+        self.failures = []
+        self.seconds = 0.0
+
+    def add(self, name, ok):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            self.failures.append(name)
+
+
+def sh(cmd, log, cwd=ROOT, env=None):
+    """Run a command, stream its output into a log file and echo it; return the exit code."""
+    print("+ %s" % " ".join(map(str, cmd)), flush=True)
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for line in proc.stdout:
+            fh.write(line)
+            sys.stdout.buffer.write(line)
+        sys.stdout.flush()
+        return proc.wait()
+
+
+def junit_counts(path, result):
+    """Add a pytest junit file's test cases to a result; a missing file counts as one failure."""
+    if not path.exists():
+        result.add("%s (no junit report: the runner crashed)" % path.name, False)
+        return
+    for case in ET.parse(path).getroot().iter("testcase"):
+        name = "%s::%s" % (case.get("classname"), case.get("name"))
+        bad = case.find("failure") is not None or case.find("error") is not None
+        skipped = case.find("skipped") is not None
+        # Skips are not allowed to hide a missing tool: a skipped test counts as failed.
+        result.add(name + (" (skipped)" if skipped else ""), not bad and not skipped)
+
+
+def layer_lint(result, log):
+    checks = [
+        ("yamllint", ["yamllint", "--strict", "."]),
+        ("ansible-lint", ["ansible-lint", "--offline", "--profile", "production"]),
+        ("antsibull-changelog lint", ["antsibull-changelog", "lint"]),
+    ]
+    for name, cmd in checks:
+        result.add(name, sh(cmd, log) == 0)
+    # The collection builds, installs and every plugin renders with ansible-doc.
+    result.add("collection build and ansible-doc", sh(["bash", "scripts/check_build"], log) == 0)
+
+
+def layer_sanity(result, log):
+    rc = sh(["bash", "scripts/sanity"], log)
+    text = log.read_text(errors="replace")
+    tests = re.findall(r'^Running sanity test "([^"]+)"', text, re.M)
+    failed = set()
+    m = re.search(r"^FATAL: The \d+ sanity test\(s\) listed below \(out of \d+\) failed.*\n((?:[\w.-]+\n)+)", text, re.M)
+    if m:
+        failed = set(m.group(1).split())
+    for name in tests:
+        result.add("sanity " + name, name.split(" on ")[0] not in failed)
+    if rc != 0 and not failed:
+        result.add("ansible-test sanity (exit %d)" % rc, False)
+
+
+def layer_unit(result, log):
+    junit = OUT / "unit.xml"
+    junit.unlink(missing_ok=True)
+    sh(["python", "-m", "pytest", "tests/unit", "-q", "-n", "2", "--junitxml", str(junit)], log)
+    junit_counts(junit, result)
+
+
+def layer_molecule(result, log):
+    scenarios = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
+    if not scenarios:
+        result.add("molecule (no scenario found)", False)
+    for name in scenarios:
+        started = time.monotonic()
+        ok = sh(["molecule", "test", "-s", name], log) == 0
+        print("[molecule] %s: %s in %.0fs" % (name, "passed" if ok else "FAILED", time.monotonic() - started), flush=True)
+        result.add("molecule " + name, ok)
+
+
+def layer_integration(result, log):
+    junit = OUT / "integration.xml"
+    junit.unlink(missing_ok=True)
+    sh(["python", "-m", "pytest", "tests/integration", "-q", "-n", "2", "--junitxml", str(junit)], log)
+    junit_counts(junit, result)
+
+
+def main(argv):
+    layers = argv[1:] or LAYERS
+    unknown = [x for x in layers if x not in LAYERS]
+    if unknown:
+        sys.exit("unknown layer(s) %s; choose from %s" % (", ".join(unknown), ", ".join(LAYERS)))
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = []
+    for layer in layers:
+        result = Result(layer)
+        log = OUT / ("%s.log" % layer)
+        log.write_bytes(b"")
+        print("\n===== %s =====" % layer, flush=True)
+        started = time.monotonic()
+        try:
+            globals()["layer_" + layer](result, log)
+        except Exception as exc:  # a broken layer is a failed layer, and the others still run
+            result.add("%s layer crashed: %s" % (layer, exc), False)
+        result.seconds = time.monotonic() - started
+        results.append(result)
+        print("[%s] %d passed, %d failed in %.0fs (log: %s)"
+              % (layer, result.passed, result.failed, result.seconds, log.relative_to(ROOT)), flush=True)
+
+    print("\n===== summary =====")
+    for r in results:
+        print("%-12s %4d passed, %3d failed  %6.0fs" % (r.layer, r.passed, r.failed, r.seconds))
+        for name in r.failures:
+            print("    FAILED: %s" % name)
+    passed = sum(r.passed for r in results)
+    failed = sum(r.failed for r in results)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,46 @@
+"""Bad input to the node_exporter role fails before anything is touched, with a message that names
+the variable and says what to change. Runs in check mode against this machine: nothing can change
+even if a check were missing."""
+import json
+import textwrap
+
+import pytest
+
+from tests.conftest import run
+
+CASES = [
+    ({"node_exporter_enabled_collectors": ["cpu", "bogus_collector"]},
+     ["Unknown node_exporter collector(s): bogus_collector", "node_exporter_enabled_collectors"]),
+    ({"node_exporter_enabled_collectors": ["cpu"], "node_exporter_disabled_collectors": ["cpu"]},
+     ["both enabled and disabled: cpu"]),
+    ({"node_exporter_port": 70000}, ["node_exporter_port is '70000'", "between 1 and 65535"]),
+    ({"node_exporter_port": 0}, ["node_exporter_port is '0'"]),
+    ({"node_exporter_install_method": "pakage"},
+     ["node_exporter_install_method", "package, tarball", "pakage"]),
+    ({"node_exporter_install_method": "tarball", "node_exporter_checksum": "abc123"},
+     ["node_exporter_checksum must be the sha256", "64 hex digits", "got 6"]),
+    ({"node_exporter_extra_flags": ["collector.foo"]}, ["node_exporter_extra_flags", "long flag"]),
+    ({"node_exporter_textfile_dir": "relative/dir"}, ["node_exporter_textfile_dir must be an absolute path"]),
+]
+
+
+@pytest.mark.parametrize("extra_vars,expected", CASES, ids=[next(iter(c[0])) + "-%d" % i for i, c in enumerate(CASES)])
+def test_bad_input_fails_in_preflight(tmp_path, extra_vars, expected):
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - name: Bad input
+          hosts: localhost
+          connection: local
+          gather_facts: false
+          roles:
+            - role: redfire.ops.node_exporter
+        """))
+    proc = run(["ansible-playbook", "--check", str(playbook), "-e", json.dumps(extra_vars)], check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    for fragment in expected:
+        assert fragment in out, "missing %r in:\n%s" % (fragment, out[-3000:])
+    assert "Traceback" not in out
+    # Failed before the install: no task past preflight ran.
+    assert "Install node_exporter" not in out, out[-3000:]
+    assert "changed=0" in out

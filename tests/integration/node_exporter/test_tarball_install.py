@@ -1,0 +1,97 @@
+"""The tarball install path, offline: a release-shaped tarball built from the distribution's binary,
+served on 127.0.0.1 with its sha256, installed into a systemd container through component_install.
+A wrong checksum fails with the file and both sums and leaves the running exporter untouched."""
+import functools
+import hashlib
+import http.server
+import io
+import os
+import tarfile
+import textwrap
+import threading
+
+import pytest
+
+from tests.conftest import free_port
+from tests.lib.containers import SystemdContainer, playbook
+
+BINARY = "/usr/bin/prometheus-node-exporter"  # Debian's build, installed by scripts/setup test
+FETCH = ("python3 -c 'import sys,urllib.request;"
+         "sys.stdout.write(urllib.request.urlopen(\"http://127.0.0.1:9100/metrics\", timeout=5).read().decode())'")
+
+
+def release_tarball(path, version, payload_suffix=b""):
+    """node_exporter-<version>.linux-amd64/node_exporter, shaped like an upstream release."""
+    with open(BINARY, "rb") as fh:
+        data = fh.read() + payload_suffix
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("node_exporter-%s.linux-amd64/node_exporter" % version)
+        info.size, info.mode = len(data), 0o755
+        tar.addfile(info, io.BytesIO(data))
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def release_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("releases")
+    sums = {
+        "good": release_tarball(root / "good.tar.gz", "1.5.0"),
+        # Same layout, other content: what a tampered or corrupt mirror serves.
+        "tampered": release_tarball(root / "tampered.tar.gz", "1.5.1", payload_suffix=b"\0tampered"),
+    }
+    port = free_port()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d" % port, sums
+    server.shutdown()
+    server.server_close()
+
+
+def write_playbook(path):
+    path.write_text(textwrap.dedent("""\
+        - name: node_exporter from a tarball
+          hosts: all
+          gather_facts: true
+          roles:
+            - role: redfire.ops.node_exporter
+        """))
+    return path
+
+
+def test_tarball_install_verify_and_reject(tmp_path, release_server):
+    base, sums = release_server
+    pb = write_playbook(tmp_path / "site.yml")
+    cache = tmp_path / "cache"
+    with SystemdContainer("ne-tarball") as box:
+        inv = box.inventory(tmp_path / "inventory.yml", node_exporter_install_method="tarball",
+                            node_exporter_version="1.5.0", node_exporter_download_url=base + "/good.tar.gz",
+                            node_exporter_checksum=sums["good"], node_exporter_download_cache_dir=str(cache))
+        first = playbook(inv, pb)
+        assert first.returncode == 0, first.stdout[-4000:]
+        assert (cache / "node_exporter-1.5.0.tar.gz").exists()
+        assert box.exec("systemctl is-active node_exporter").stdout.strip() == "active"
+        assert box.exec("systemctl is-enabled node_exporter").stdout.strip() == "enabled"
+        assert "\nnode_load1 " in box.exec(FETCH).stdout
+        # Runs as the unprivileged user of the hardened unit.
+        assert box.exec("ps -o user= -C node_exporter").stdout.split() == ["node-exp"]
+        pid = box.exec("systemctl show -p MainPID --value node_exporter").stdout.strip()
+        digest = box.exec("sha256sum /usr/local/bin/node_exporter").stdout.split()[0]
+
+        second = playbook(inv, pb)
+        assert second.returncode == 0, second.stdout[-4000:]
+        assert "changed=0" in second.stdout, second.stdout[-4000:]
+
+        # A new version whose archive does not match the pinned sum: fail, name file and sums, touch nothing.
+        bad = playbook(inv, pb, "-e", "node_exporter_version=1.5.1",
+                       "-e", "node_exporter_download_url=%s/tampered.tar.gz" % base,
+                       "-e", "node_exporter_checksum=%s" % sums["good"])
+        assert bad.returncode != 0
+        out = bad.stdout
+        assert "node_exporter-1.5.1.tar.gz" in out, out[-4000:]
+        assert sums["good"] in out and sums["tampered"] in out, out[-4000:]
+        assert box.exec("systemctl show -p MainPID --value node_exporter").stdout.strip() == pid
+        assert box.exec("sha256sum /usr/local/bin/node_exporter").stdout.split()[0] == digest
+        assert not os.path.exists(cache / "node_exporter-1.5.1.tar.gz")

@@ -1,0 +1,49 @@
+"""Throw-away systemd containers for integration tests (the image scripts/setup builds)."""
+import os
+import subprocess
+import time
+import uuid
+
+from tests.conftest import ROOT, project_env, run
+
+IMAGE = os.environ.get("REDFIRE_IMAGE", "localhost/redfire-debian12-systemd:latest")
+
+
+class SystemdContainer:
+    """A podman container with systemd as PID 1; `with SystemdContainer("name") as c:`."""
+
+    def __init__(self, purpose):
+        self.name = "redfire-it-%s-%s" % (purpose, uuid.uuid4().hex[:8])
+
+    def __enter__(self):
+        run(["podman", "run", "-d", "--name", self.name, "--systemd=always", "--stop-timeout", "1",
+             IMAGE, "/sbin/init"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = self.exec("systemctl is-system-running", check=False).stdout.strip()
+            if state in ("running", "degraded"):
+                return self
+            time.sleep(0.5)
+        raise AssertionError("systemd in %s did not finish booting: %s" % (self.name, state))
+
+    def __exit__(self, *exc):
+        subprocess.run(["podman", "rm", "-f", "-t", "1", self.name], env=project_env(),
+                       capture_output=True, check=False)
+
+    def exec(self, command, check=True):
+        return run(["podman", "exec", self.name, "sh", "-c", command], check=check)
+
+    def inventory(self, path, **hostvars):
+        """Write an inventory that reaches this container over the podman connection."""
+        import yaml
+        hv = {"ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3"}
+        hv.update(hostvars)
+        with open(path, "w", encoding="utf-8") as fh:
+            yaml.safe_dump({"all": {"hosts": {self.name: hv}}}, fh)
+        return path
+
+
+def playbook(inventory, playbook_path, *extra, check=False):
+    """Run ansible-playbook in the project environment; returns the CompletedProcess."""
+    cmd = ["ansible-playbook", "-i", str(inventory), str(playbook_path)] + list(extra)
+    return run(cmd, check=check, cwd=str(ROOT))
