@@ -24,7 +24,7 @@ RECORDING_RULES = [
     "instance:redfire_node_cpu_usage:percent", "instance:redfire_node_memory_usage:percent",
     "instance_mountpoint:redfire_node_filesystem_usage:percent", "endpoint:redfire_api_response_time_seconds:p50",
     "endpoint:redfire_api_response_time_seconds:p95", "endpoint:redfire_api_response_time_seconds:p99",
-    "job:redfire_orders:rate5m", "job:redfire_order_success:ratio_rate5m",
+    "job:redfire_orders:rate5m", "job:redfire_order_success:ratio_rate5m", "job:redfire_order_failure:ratio_rate5m",
 ]
 HEALTH_METRICS = ["redfire_health_check_status", "redfire_health_check_value",
                   "redfire_health_check_overall_status", "redfire_health_check_last_run_timestamp_seconds"]
