@@ -145,7 +145,7 @@ def rendered(tmp_path_factory):
 
 
 def test_role_renders_ini_datasources_and_providers(rendered):
-    tmp, stdout, _ = rendered
+    tmp, stdout = rendered[:2]
     assert "s3cret-Passw0rd" not in stdout and "es-Secret-42" not in stdout
     ini = (tmp / "etc" / "grafana.ini").read_text()
     sections = re.findall(r"^\[(.+)\]$", ini, re.M)
@@ -173,7 +173,7 @@ def test_role_renders_ini_datasources_and_providers(rendered):
 
 
 def test_preflight_rejects_bad_input_with_clear_messages(rendered):
-    _, stdout, results = rendered
+    results = rendered[2]
     assert "grafana_admin_password" in results["no_password"] and "8 characters" in results["no_password"]
     assert "grafana_version" in results["bad_version"] and "'latest'" in results["bad_version"]
     assert "grafana_dashboard_folders" in results["bad_folder"] and "sales" in results["bad_folder"]

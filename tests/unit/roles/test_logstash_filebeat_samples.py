@@ -135,7 +135,7 @@ def test_grok_date_and_error_tags_on_samples(rendered):
             continue
         assert fields is not None, text
         assert fields["level"] == level
-        first, _, trace = text.partition("\n")
+        first, trace = (text.split("\n", 1) + [""])[:2]
         assert fields["message"] == first.split(" %s " % level, 1)[1] + ("\n" + trace if trace else "")
         stamp = fields["timestamp"]
         parsed = []
@@ -173,14 +173,14 @@ def test_filebeat_multiline_joins_traces_on_the_same_samples(rendered):
     assert config["output.logstash"]["ssl"]["certificate_authorities"] == [str(rendered[0] / "filebeat" / "certs" / "logstash-ca.crt")]
     assert (rendered[0] / "filebeat" / "filebeat.yml").stat().st_mode & 0o777 == 0o600
 
-    good = [text for text, level, _ in SAMPLES if level]
+    good = [sample[0] for sample in SAMPLES if sample[1]]
     stream = "\n".join(good).split("\n")
     assert filebeat_events(stream, multiline["pattern"]) == good
     grok = grok_of(pipeline(rendered))
     assert all(grok.match(event) for event in filebeat_events(stream, multiline["pattern"]))
     # lines without a leading timestamp never start an event; a date-shaped but impossible line does, and grok
     # then rejects it (it is tagged _grokparsefailure in Logstash, not silently merged)
-    for text, level, _ in SAMPLES:
+    for text, level, _tags in SAMPLES:
         if level is None and text:
             starts = bool(re.search(multiline["pattern"], text))
             assert starts == text.startswith(("2024-13-45", "2024-01-15 10:30:00,123")), text
