@@ -83,3 +83,23 @@ def test_contents_and_secrets(host):
     assert host.file("/etc/logstash/redfire-secrets.env").content_string == "LOGSTASH_ES_PASSWORD=molecule-Ls-4\n"
     filebeat = host.file("/etc/filebeat/filebeat.yml").content_string
     assert "/var/log/redfire/*.log" in filebeat and "localhost:5044" in filebeat and "negate: true" in filebeat
+
+
+def test_rolling_restart_and_api_objects_through_the_mock_node(host):
+    """The `elasticsearch` unit is the mock API (prepare.yml): converge restarted the running node once through
+    the rolling-restart steps, then wrote the ILM policy and template; the idempotence run only read them."""
+    log = host.file("/var/lib/mock-es/requests.log").content_string.splitlines()
+    assert "401" not in " ".join(log)
+    starts = [i for i, line in enumerate(log) if line.startswith("START")]
+    assert len(starts) == 2, log  # started by prepare, restarted once by converge, not by the idempotence run
+    restart = log[starts[1] - 2:starts[1] + 4]
+    assert restart == ['PUT /_cluster/settings "primaries"', "POST /_flush", log[starts[1]],
+                       "GET /_cat/nodes", "PUT /_cluster/settings null", "GET /_cluster/health"], log
+    after = log[starts[1] + 4:]
+    assert after.count("PUT /_ilm/policy/redfire-logs") == 1 and after.count("PUT /_index_template/redfire-logs") == 1
+    # check mode (before converge) and the idempotence run only read
+    assert after[-2:] == ["GET /_ilm/policy/redfire-logs", "GET /_index_template/redfire-logs"], after
+    objects = json.loads(host.file("/var/lib/mock-es/objects.json").content_string)
+    assert objects["/_ilm/policy/redfire-logs"]["policy"]["phases"]["delete"]["min_age"] == "30d"
+    assert objects["/_index_template/redfire-logs"]["index_patterns"] == ["redfire-logs-*"]
+    assert host.service("elasticsearch").is_enabled
