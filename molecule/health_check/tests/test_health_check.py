@@ -1,0 +1,36 @@
+"""health_check's textfile, served by node_exporter in the systemd container."""
+import re
+
+import pytest
+import testinfra
+
+CONTAINER = "redfire-molecule-health_check-1"
+TEXTFILE = "/var/lib/prometheus/node-exporter/redfire_health.prom"
+FETCH = ("python3 -c 'import sys,urllib.request;"
+         "sys.stdout.write(urllib.request.urlopen(\"http://127.0.0.1:9100/metrics\", timeout=5).read().decode())'")
+
+
+@pytest.fixture(scope="module")
+def host():
+    return testinfra.get_host("podman://" + CONTAINER)
+
+
+def test_textfile_written_atomically(host):
+    f = host.file(TEXTFILE)
+    assert f.is_file and f.mode == 0o644
+    leftovers = host.check_output("ls -A /var/lib/prometheus/node-exporter")
+    assert [n for n in leftovers.split() if n.endswith(".tmp")] == []
+
+
+def test_node_exporter_serves_health_series(host):
+    metrics = host.check_output(FETCH)
+    status = dict(re.findall(r'^redfire_health_check_status\{check="([^"]+)",kind="[^"]+"\} (\d)$', metrics, re.M))
+    assert status["service:prometheus-node-exporter"] == "0", status
+    assert status["service:systemd-journald"] == "0"
+    assert status["service:redfire-molecule-missing"] == "2"
+    assert status["port:9100"] == "0" and status["node_exporter"] == "0" and status["disk:/"] in "012"
+    assert re.search(r'^redfire_health_check_value\{check="memory",kind="memory",unit="%"\} [0-9.e+]+$', metrics, re.M)
+    assert re.search(r"^redfire_health_check_overall_status 2$", metrics, re.M)
+    assert re.search(r"^redfire_health_check_last_run_timestamp_seconds [0-9.e+]+$", metrics, re.M)
+    # the textfile collector read the file without error
+    assert re.search(r'^node_textfile_scrape_error 0$', metrics, re.M)

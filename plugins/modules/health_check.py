@@ -1,0 +1,581 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: RedFire operations engineering
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: health_check
+short_description: Check a host's health (system, services, endpoints, databases) against thresholds
+version_added: 0.1.0
+description:
+  - Runs the host health checks of the RedFire operations guide in well under a second and reports
+    one Nagios-style status per check and overall (C(ok) < C(warning) < C(unknown) < C(critical)).
+  - System checks (C(cpu), C(load), C(memory), C(swap), C(disk)) run by default with the guide's thresholds
+    (CPU above 80%, memory above 85%, disk above 90% are warnings). The CPU is sampled over O(cpu_sample)
+    seconds, never a blocking second.
+  - Checks that need configuration (O(network_targets), O(services), O(processes), O(ports), O(http),
+    O(postgresql), O(redis)) run when that option is given, or when named in O(checks); a check named in
+    O(checks) without configuration is skipped and listed in RV(skipped), never failed. No remote host is
+    contacted unless it is named in the options.
+  - Network-bound checks and the C(statvfs) of every mount run concurrently, each with its own timeout, so
+    the module's wall time is bounded by the largest timeout and a hung mount (stale NFS) is reported as
+    C(unknown) instead of hanging the task.
+  - Systemd units are read with a single C(systemctl show) call for all of them.
+  - An info module, C(changed) is always V(false). The only side effect is the optional O(textfile), written
+    atomically and never in check mode.
+author:
+  - RedFire operations engineering (@redfire)
+options:
+  checks:
+    description:
+      - The checks to run. Default is C(cpu), C(load), C(memory), C(swap), C(disk) plus every check whose
+        option (O(network_targets), O(services), O(processes), O(ports), O(http), O(postgresql), O(redis)) is
+        given.
+      - C(time_sync) (kernel clock synchronised by NTP/chrony, via C(adjtimex)) runs only when listed here.
+    type: list
+    elements: str
+    choices: [cpu, load, memory, swap, disk, network, services, processes, ports, http, postgresql, redis, time_sync]
+  cpu_sample:
+    description: Seconds over which CPU usage is sampled (0 to 5). V(0) compares with the previous call in the same process.
+    type: float
+    default: 0.1
+  thresholds:
+    description:
+      - Warning and critical thresholds of the system checks; a value above the threshold sets the status.
+      - Percentages (C(cpu), C(memory), C(swap), C(disk), C(inodes)) must be between 0 and 100; C(load) is the
+        5-minute load average per CPU core. Warning must not be above critical.
+      - 'Defaults: cpu 80/95, memory 85/95, swap 50/80, disk 90/95, inodes 90/95, load 1.5/3.0.'
+    type: dict
+    suboptions:
+      cpu:
+        description: CPU usage percent.
+        type: dict
+        suboptions:
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
+      load:
+        description: 5-minute load average per core.
+        type: dict
+        suboptions:
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
+      memory:
+        description: Memory used percent.
+        type: dict
+        suboptions:
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
+      swap:
+        description: Swap used percent (a host without swap is V(ok)).
+        type: dict
+        suboptions:
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
+      disk:
+        description: Disk space used percent (as C(df), against space available to unprivileged users).
+        type: dict
+        suboptions:
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
+      inodes:
+        description: Inodes used percent.
+        type: dict
+        suboptions:
+          warning:
+            description: 'Warning threshold.'
+            type: float
+          critical:
+            description: 'Critical threshold.'
+            type: float
+  disk_mounts:
+    description:
+      - Paths whose file systems are checked. Default is every real mount (pseudo file systems such as
+        C(proc), C(tmpfs), C(squashfs) are left out).
+      - Each path must be absolute and readable, or the task fails.
+    type: list
+    elements: path
+  disk_timeout:
+    description: Seconds to wait for the C(statvfs) of one mount; a mount that does not answer is V(unknown).
+    type: float
+    default: 5.0
+  timeout:
+    description: Default timeout in seconds of every network-bound check and of C(systemctl show).
+    type: float
+    default: 5.0
+  network_targets:
+    description: Network reachability targets. Without targets the C(network) check is skipped.
+    type: list
+    elements: dict
+    suboptions:
+      type:
+        description: V(tcp) connects to O(network_targets[].address) C(host:port); V(http) GETs a URL; V(dns) resolves a name.
+        type: str
+        choices: [tcp, http, dns]
+        default: tcp
+      address:
+        description: C(host:port) (C([v6]:port) for IPv6), a URL, or a DNS name.
+        type: str
+        required: true
+      name:
+        description: Check name in the results (default C(<type>:<address>)).
+        type: str
+      timeout:
+        description: Seconds; default O(timeout).
+        type: float
+      warning:
+        description: Latency in seconds above which the target is V(warning).
+        type: float
+      critical:
+        description: Latency in seconds above which the target is V(critical).
+        type: float
+  services:
+    description: Systemd units that must be active (C(.service) is implied when no suffix is given).
+    type: list
+    elements: str
+  processes:
+    description: Process names that must be running (for hosts without systemd); needs psutil.
+    type: list
+    elements: str
+  ports:
+    description: TCP ports that must be listening on this host (any local address).
+    type: list
+    elements: int
+  http:
+    description: HTTP(S) endpoints; each is fetched once with GET (redirects are not followed).
+    type: list
+    elements: dict
+    suboptions:
+      url:
+        description: C(http://) or C(https://) URL.
+        type: str
+        required: true
+      name:
+        description: Check name in the results (default the URL).
+        type: str
+      expected_status:
+        description: Status codes that count as healthy.
+        type: list
+        elements: int
+        default: [200]
+      body_regex:
+        description: Python regular expression the body (first MiB) must match.
+        type: str
+      timeout:
+        description: Seconds; default O(timeout).
+        type: float
+      warning:
+        description:
+          - Response time in seconds above which the endpoint is V(warning).
+          - Default V(1.0), or O(http[].critical) when that is lower.
+        type: float
+      critical:
+        description:
+          - Response time in seconds above which the endpoint is V(critical).
+          - Default V(2.0) (the guide, API slower than 2 s), or O(http[].warning) when that is higher.
+        type: float
+      validate_certs:
+        description: Verify the server certificate for https. The expiry check runs either way.
+        type: bool
+        default: true
+      ca_path:
+        description: CA bundle (PEM) to verify the server certificate with.
+        type: path
+      cert_warning_days:
+        description: For https, days to certificate expiry below which the extra C(cert:<name>) check is V(warning).
+        type: float
+        default: 14
+      cert_critical_days:
+        description: Days to certificate expiry below which the C(cert:<name>) check is V(critical).
+        type: float
+        default: 3
+  postgresql:
+    description: PostgreSQL servers to connect to and run C(SELECT 1) on; needs psycopg2 or psycopg on the host.
+    type: list
+    elements: dict
+    suboptions:
+      host:
+        description: 'Host name, address or Unix socket directory.'
+        type: str
+        required: true
+      port:
+        description: 'Port.'
+        type: int
+        default: 5432
+      user:
+        description: 'User name.'
+        type: str
+      password:
+        description: 'Password (never logged).'
+        type: str
+      database:
+        description: 'Database name.'
+        type: str
+      sslmode:
+        description: 'libpq sslmode (for example V(require)).'
+        type: str
+      name:
+        description: 'Check name in the results (default C(postgresql:<host>:<port>)).'
+        type: str
+      timeout:
+        description: 'Seconds; default O(timeout).'
+        type: float
+      warning:
+        description: 'Latency in seconds above which the server is V(warning) (default V(0.5) or the critical value when lower).'
+        type: float
+      critical:
+        description: 'Latency in seconds above which the server is V(critical) (default V(1.0) or the warning value when higher).'
+        type: float
+  redis:
+    description: Redis servers to C(PING) (with C(AUTH) when a password is given); needs redis-py on the host.
+    type: list
+    elements: dict
+    suboptions:
+      host:
+        description: 'Host name or address.'
+        type: str
+        required: true
+      port:
+        description: 'Port.'
+        type: int
+        default: 6379
+      user:
+        description: 'ACL user name (Redis 6+).'
+        type: str
+      password:
+        description: 'Password (never logged).'
+        type: str
+      db:
+        description: 'Database number.'
+        type: int
+        default: 0
+      tls:
+        description: 'Connect with TLS.'
+        type: bool
+        default: false
+      name:
+        description: 'Check name in the results (default C(redis:<host>:<port>)).'
+        type: str
+      timeout:
+        description: 'Seconds; default O(timeout).'
+        type: float
+      warning:
+        description: 'Latency in seconds above which the server is V(warning) (default V(0.5) or the critical value when lower).'
+        type: float
+      critical:
+        description: 'Latency in seconds above which the server is V(critical) (default V(1.0) or the warning value when higher).'
+        type: float
+  fail_on:
+    description:
+      - V(never) always succeeds (read RV(status)); V(warning) fails the task when the overall status is
+        V(warning), V(unknown) or V(critical); V(critical) fails it only on V(critical).
+      - A failed task carries RV(summary) as its message and all other return values.
+    type: str
+    choices: [never, warning, critical]
+    default: never
+  textfile:
+    description:
+      - Write the results as Prometheus metrics to this C(.prom) file (node_exporter's textfile collector
+        directory), atomically (temporary file in the same directory, then rename). Not written in check mode.
+      - The directory must exist and be writable; in check mode a missing directory is only a warning, so a play
+        whose earlier tasks create it (for example the redfire.ops.node_exporter role) can be checked first.
+      - 'Metrics: C(redfire_health_check_status{check,kind}) (0 ok, 1 warning, 2 critical, 3 unknown),
+        C(redfire_health_check_value{check,kind,unit}), C(redfire_health_check_overall_status),
+        C(redfire_health_check_last_run_timestamp_seconds).'
+    type: path
+requirements:
+  - psutil (for the cpu, memory, swap, disk and processes checks)
+  - psycopg2 or psycopg (for postgresql checks)
+  - redis (redis-py, for redis checks)
+extends_documentation_fragment:
+  - redfire.ops.attributes
+  - redfire.ops.attributes.INFO_MODULE
+notes:
+  - Linux only (C(/proc), C(statvfs), C(adjtimex), systemd).
+  - Threads that time out (a hung NFS mount, an unanswered connection) are left behind as daemon threads and
+    end with the module process; they never delay the result.
+seealso:
+  - name: Nagios plugin guidelines
+    description: Status semantics and perfdata format of RV(summary).
+    link: https://nagios-plugins.org/doc/guidelines.html
+'''
+
+EXAMPLES = r'''
+- name: Default system checks with the guide's thresholds
+  redfire.ops.health_check:
+  register: health
+
+- name: Application host, failing the play on critical health and feeding node_exporter
+  redfire.ops.health_check:
+    services: [redfire-api, nginx]
+    ports: [8080]
+    http:
+      - url: https://127.0.0.1:8443/health
+        name: api
+        body_regex: '"status":\s*"ok"'
+        ca_path: /etc/redfire/ca.pem
+    postgresql:
+      - host: db.internal
+        user: monitor
+        password: "{{ vault_pg_monitor_password }}"
+        database: redfire
+    redis:
+      - host: 127.0.0.1
+        password: "{{ vault_redis_password }}"
+    network_targets:
+      - type: tcp
+        address: exchange-gw.internal:443
+      - type: dns
+        address: exchange-gw.internal
+    thresholds:
+      disk: {warning: 80, critical: 90}
+    fail_on: critical
+    textfile: /var/lib/prometheus/node-exporter/redfire_health.prom
+
+- name: Show a table of the results
+  ansible.builtin.debug:
+    msg: "{{ health.checks | redfire.ops.health_table }}"
+'''
+
+RETURN = r'''
+status:
+  description: Worst status of all checks (C(ok) < C(warning) < C(unknown) < C(critical)).
+  returned: always
+  type: str
+  sample: warning
+checks:
+  description: One entry per check result (a disk check gives a C(disk:<mount>) and an C(inodes:<mount>) entry).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: 'Check name (C(cpu), C(disk:/), C(service:nginx), C(api), C(cert:api), ...).'
+      type: str
+      returned: always
+    kind:
+      description:
+        - Check kind (C(cpu), C(load), C(memory), C(swap), C(disk), C(inodes), C(network), C(service), C(process),
+          C(port), C(http), C(certificate), C(postgresql), C(redis), C(time_sync)).
+      type: str
+      returned: always
+    status:
+      description: 'C(ok), C(warning), C(critical) or C(unknown).'
+      type: str
+      returned: always
+    value:
+      description: 'Measured value in the unit of RV(checks[].unit), null when not measured.'
+      type: raw
+      returned: always
+    unit:
+      description: 'C(%), C(s), C(d) (days) or empty.'
+      type: str
+      returned: always
+    warning:
+      description: 'Warning threshold or null.'
+      type: float
+      returned: always
+    critical:
+      description: 'Critical threshold or null.'
+      type: float
+      returned: always
+    message:
+      description: 'What was found, with the reason for a non-ok status.'
+      type: str
+      returned: always
+    duration_ms:
+      description: 'Time the check took.'
+      type: float
+      returned: always
+  sample:
+    - {name: cpu, kind: cpu, status: ok, value: 12.5, unit: '%', warning: 80.0, critical: 95.0,
+       message: cpu usage 12.5% over 0.1s, duration_ms: 100.4}
+skipped:
+  description: Checks selected but without configuration, with the reason.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: network, reason: no network_targets given}]
+summary:
+  description: One Nagios-style line with perfdata.
+  returned: always
+  type: str
+  sample: "HEALTH WARNING - cpu warning: cpu usage 85.1% > warning 80% over 0.1s | cpu=85.1%;80;95 memory=40%;85;95"
+health_status:
+  description: The guide's C(health_status) keys, for scripts built on the guide.
+  returned: always
+  type: dict
+  contains:
+    cpu_usage:
+      description: 'CPU percent or null.'
+      type: float
+      returned: always
+    memory_usage:
+      description: 'Memory percent or null.'
+      type: float
+      returned: always
+    disk_usage:
+      description: 'Percent used of C(/) (or the fullest checked mount) or null.'
+      type: float
+      returned: always
+    network_status:
+      description: 'C(connected), C(disconnected) or C(skipped) (no targets).'
+      type: str
+      returned: always
+textfile_written:
+  description: Whether O(textfile) was written (false in check mode or without O(textfile)).
+  returned: always
+  type: bool
+'''
+
+import os
+import tempfile
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.redfire.ops.plugins.module_utils import health_checks as core
+
+_THRESHOLD = dict(type='dict', options=dict(warning=dict(type='float'), critical=dict(type='float')))
+
+
+def argument_spec():
+    return dict(
+        checks=dict(type='list', elements='str', choices=list(core.ALL_CHECKS)),
+        cpu_sample=dict(type='float', default=core.DEFAULT_CPU_SAMPLE),
+        thresholds=dict(type='dict', options=dict((k, dict(_THRESHOLD)) for k in sorted(core.DEFAULT_THRESHOLDS))),
+        disk_mounts=dict(type='list', elements='path'),
+        disk_timeout=dict(type='float', default=core.DEFAULT_DISK_TIMEOUT),
+        timeout=dict(type='float', default=core.DEFAULT_TIMEOUT),
+        network_targets=dict(type='list', elements='dict', options=dict(
+            type=dict(type='str', choices=['tcp', 'http', 'dns'], default='tcp'),
+            address=dict(type='str', required=True),
+            name=dict(type='str'),
+            timeout=dict(type='float'),
+            warning=dict(type='float'),
+            critical=dict(type='float'),
+        )),
+        services=dict(type='list', elements='str'),
+        processes=dict(type='list', elements='str'),
+        ports=dict(type='list', elements='int'),
+        http=dict(type='list', elements='dict', options=dict(
+            url=dict(type='str', required=True),
+            name=dict(type='str'),
+            expected_status=dict(type='list', elements='int', default=[200]),
+            body_regex=dict(type='str'),
+            timeout=dict(type='float'),
+            warning=dict(type='float'),
+            critical=dict(type='float'),
+            validate_certs=dict(type='bool', default=True),
+            ca_path=dict(type='path'),
+            cert_warning_days=dict(type='float', default=core.DEFAULT_CERT_WARNING_DAYS),
+            cert_critical_days=dict(type='float', default=core.DEFAULT_CERT_CRITICAL_DAYS),
+        )),
+        postgresql=dict(type='list', elements='dict', options=dict(
+            host=dict(type='str', required=True),
+            port=dict(type='int', default=5432),
+            user=dict(type='str'),
+            password=dict(type='str', no_log=True),
+            database=dict(type='str'),
+            sslmode=dict(type='str'),
+            name=dict(type='str'),
+            timeout=dict(type='float'),
+            warning=dict(type='float'),
+            critical=dict(type='float'),
+        )),
+        redis=dict(type='list', elements='dict', options=dict(
+            host=dict(type='str', required=True),
+            port=dict(type='int', default=6379),
+            user=dict(type='str'),
+            password=dict(type='str', no_log=True),
+            db=dict(type='int', default=0),
+            tls=dict(type='bool', default=False),
+            name=dict(type='str'),
+            timeout=dict(type='float'),
+            warning=dict(type='float'),
+            critical=dict(type='float'),
+        )),
+        fail_on=dict(type='str', choices=['never', 'warning', 'critical'], default='never'),
+        textfile=dict(type='path'),
+    )
+
+
+def write_textfile(module, path, content):
+    """Temp file in the target directory, then atomic rename (node_exporter never sees a partial file)."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(content)
+        os.chmod(tmp, 0o644)
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+
+    try:
+        cfg = core.normalize(params)
+    except core.ConfigError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+
+    for check, lib in core.missing_libraries(cfg):
+        module.fail_json(msg='%s (needed by the %s check)' % (missing_required_lib(lib), check), changed=False)
+
+    if params['textfile']:
+        reason = core.validate_textfile(params['textfile'], shape_only=module.check_mode)
+        if reason:
+            module.fail_json(msg='textfile: %s' % reason, changed=False)
+        if module.check_mode and core.validate_textfile(params['textfile']):
+            module.warn('textfile: %s (check mode writes nothing; a real run fails unless an earlier task fixes it)'
+                        % core.validate_textfile(params['textfile']))
+
+    try:
+        res = core.run_checks(cfg)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg='health checks failed unexpectedly: %s' % exc, exception=traceback.format_exc(), changed=False)
+
+    res['changed'] = False
+    res['textfile_written'] = False
+    if params['textfile'] and not module.check_mode:
+        try:
+            write_textfile(module, params['textfile'], core.render_textfile(res['status'], res['checks']))
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='textfile: cannot write %s: %s' % (params['textfile'], exc), **res)
+        res['textfile_written'] = True
+
+    fail_on = params['fail_on']
+    if (fail_on == 'critical' and res['status'] == 'critical') or \
+            (fail_on == 'warning' and res['status'] != 'ok'):
+        module.fail_json(msg=res['summary'], **res)
+    module.exit_json(**res)
+
+
+if __name__ == '__main__':
+    main()

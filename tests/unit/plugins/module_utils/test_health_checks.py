@@ -1,0 +1,298 @@
+"""Unit tests of the health check core with fakes (fake /proc, fake systemctl, a hanging statvfs)."""
+import datetime
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.redfire.ops.plugins.module_utils import health_checks as hc
+
+
+@pytest.mark.parametrize('value,warning,critical,lower,expected', [
+    (79.9, 80, 95, False, 'ok'),
+    (80, 80, 95, False, 'ok'),          # the guide: cpu_percent > 80 warns
+    (80.1, 80, 95, False, 'warning'),
+    (95.5, 80, 95, False, 'critical'),
+    (None, 80, 95, False, 'unknown'),
+    ('n/a', 80, 95, False, 'unknown'),
+    (5, None, None, False, 'ok'),
+    (20, 14, 3, True, 'ok'),
+    (5, 14, 3, True, 'warning'),
+    (1, 14, 3, True, 'critical'),
+])
+def test_status_of(value, warning, critical, lower, expected):
+    assert hc.status_of(value, warning, critical, lower_is_worse=lower) == expected
+
+
+def test_worst_orders_unknown_between_warning_and_critical():
+    assert hc.worst([]) == 'ok'
+    assert hc.worst(['ok', 'warning']) == 'warning'
+    assert hc.worst(['warning', 'unknown', 'ok']) == 'unknown'
+    assert hc.worst(['unknown', 'critical', 'warning']) == 'critical'
+
+
+def test_load_per_core_uses_five_minute_average():
+    th = hc.normalize({})['thresholds']
+    r = hc.check_load(th, cpu_count=4, loadavg=(20.0, 8.0, 2.0))
+    assert (r['status'], r['value'], r['kind']) == ('warning', 2.0, 'load')
+    assert '1/5/15 min: 20/8/2' in r['message'] and '4 cores' in r['message']
+    assert hc.check_load(th, cpu_count=2, loadavg=(0.1, 0.2, 0.3))['status'] == 'ok'
+    assert hc.check_load(th, cpu_count=1, loadavg=(9, 9, 9))['status'] == 'critical'
+
+
+def test_swap_absent_is_ok(monkeypatch):
+    class Swap(object):
+        total = 0
+        percent = 0.0
+    monkeypatch.setattr(hc.psutil, 'swap_memory', Swap)
+    r = hc.check_swap(hc.normalize({})['thresholds'])
+    assert r['status'] == 'ok' and r['message'] == 'no swap configured'
+
+
+def test_memory_thresholds_from_config(monkeypatch):
+    class VM(object):
+        percent = 87.0
+        total = 8 << 30
+    monkeypatch.setattr(hc.psutil, 'virtual_memory', VM)
+    cfg = hc.normalize({})
+    assert hc.check_memory(cfg['thresholds'])['status'] == 'warning'   # guide: > 85
+    cfg = hc.normalize({'thresholds': {'memory': {'warning': 90, 'critical': 99}}})
+    assert hc.check_memory(cfg['thresholds'])['status'] == 'ok'
+
+
+def test_hung_mount_is_unknown_and_does_not_block(monkeypatch, tmp_path):
+    release = threading.Event()
+    real = os.statvfs
+
+    def statvfs(path):
+        if path == '/hung':
+            release.wait(30)
+        return real(path)
+    monkeypatch.setattr(hc.os, 'statvfs', statvfs)
+    try:
+        jobs = hc.disk_jobs(['/hung', str(tmp_path)], hc.normalize({})['thresholds'], 0.2)
+        pending = hc._Pending(jobs)
+        out = [c for item in pending.collect() for c in item]
+    finally:
+        release.set()
+    by = dict((c['name'], c) for c in out)
+    hung = by['disk:/hung']
+    assert hung['status'] == 'unknown' and 'did not answer within 0.2s' in hung['message']
+    assert 0.2 <= hung['duration_ms'] / 1000.0 < 5
+    assert by['disk:%s' % tmp_path]['status'] in ('ok', 'warning', 'critical')
+    assert by['inodes:%s' % tmp_path]['unit'] == '%'
+
+
+def test_discovered_file_mounts_are_left_out(tmp_path):
+    afile = tmp_path / 'hosts'
+    afile.write_text('127.0.0.1 localhost\n')
+    th = hc.normalize({})['thresholds']
+    found = [c['name'] for item in hc._Pending(hc.disk_jobs([str(afile), str(tmp_path)], th, 2, dirs_only=True)).collect()
+             for c in item]
+    assert found == ['disk:%s' % tmp_path, 'inodes:%s' % tmp_path]
+    listed = [c['name'] for item in hc._Pending(hc.disk_jobs([str(afile)], th, 2)).collect() for c in item]
+    assert listed == ['disk:%s' % afile, 'inodes:%s' % afile]   # a path the user listed is checked as given
+
+
+def test_real_mounts_skip_pseudo_filesystems(monkeypatch):
+    class P(object):
+        def __init__(self, mp, fs):
+            self.mountpoint, self.fstype = mp, fs
+    parts = [P('/', 'ext4'), P('/proc', 'proc'), P('/dev/shm', 'tmpfs'), P('/srv', 'xfs'), P('/srv', 'xfs'),
+             P('/snap/core/1', 'squashfs'), P('/var/lib/containers/storage/overlay/x/merged', 'overlay'),
+             P('/mnt/nfs', 'nfs4'), P('/sys/fs/cgroup', 'cgroup2')]
+    monkeypatch.setattr(hc.psutil, 'disk_partitions', lambda all=True: parts)
+    assert hc.real_mounts() == ['/', '/srv', '/mnt/nfs']
+
+
+def _fake_systemctl(tmp_path, output, rc=0, stderr=''):
+    log = tmp_path / 'calls.log'
+    script = tmp_path / 'systemctl'
+    script.write_text('#!/bin/sh\necho "$@" >> %s\ncat <<\'EOF\'\n%sEOF\necho "%s" >&2\nexit %d\n'
+                      % (log, output, stderr, rc))
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script), log
+
+
+def test_services_batched_in_one_systemctl_call(tmp_path):
+    output = ('Id=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\n\n'
+              'Id=gone.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\n\n'
+              'Id=api.service\nLoadState=loaded\nActiveState=failed\nSubState=failed\n\n'
+              'Id=slow.service\nLoadState=loaded\nActiveState=activating\nSubState=start\n')
+    systemctl, log = _fake_systemctl(tmp_path, output)
+    out = hc.check_services(['nginx', 'gone', 'api', 'slow'], 2, systemctl=systemctl)
+    assert [(c['name'], c['status']) for c in out] == [
+        ('service:nginx', 'ok'), ('service:gone', 'critical'), ('service:api', 'critical'),
+        ('service:slow', 'warning')]
+    assert 'not found' in out[1]['message'] and 'failed' in out[2]['message']
+    calls = log.read_text().splitlines()
+    assert calls == ['show --no-pager -p Id,ActiveState,SubState,LoadState -- nginx gone api slow']
+
+
+def test_services_without_systemd_are_unknown_with_reason(tmp_path):
+    systemctl = _fake_systemctl(tmp_path, '', rc=1, stderr='System has not been booted with systemd')[0]
+    out = hc.check_services(['a', 'b'], 2, systemctl=systemctl)
+    assert [c['status'] for c in out] == ['unknown', 'unknown']
+    assert 'not been booted with systemd' in out[0]['message']
+    out = hc.check_services(['a'], 2, systemctl=str(tmp_path / 'nope'))
+    assert out[0]['status'] == 'unknown' and 'No such file' in out[0]['message']
+
+
+def test_listening_ports_from_proc(tmp_path):
+    (tmp_path / 'net').mkdir()
+    header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n'
+    (tmp_path / 'net' / 'tcp').write_text(
+        header
+        + '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n'
+        + '   1: 0100007F:0016 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n')
+    (tmp_path / 'net' / 'tcp6').write_text(
+        header + '   0: 00000000000000000000000000000000:1538 00000000000000000000000000000000:0000 0A 0 0 0 0 0 3 1\n')
+    assert hc.listening_ports(str(tmp_path)) == {8080, 5432}
+    out = hc.check_ports([8080, 22, 5432], str(tmp_path))
+    assert [c['status'] for c in out] == ['ok', 'critical', 'ok']   # 22 is only an established connection
+
+
+def test_real_listening_and_closed_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        assert hc.check_ports([port])[0]['status'] == 'ok'
+    assert hc.check_ports([port])[0]['status'] == 'critical'
+
+
+def test_cert_not_after_matches_cryptography(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, u'test')])
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    for days in (5, 40000):   # UTCTime before 2050, GeneralizedTime after
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256()))
+        der = cert.public_bytes(serialization.Encoding.DER)
+        assert hc.cert_not_after(der) == int(cert.not_valid_after_utc.timestamp())
+    r = hc._cert_result('api', hc.ssl.PEM_cert_to_DER_cert(cert.public_bytes(serialization.Encoding.PEM).decode()),
+                        {'cert_warning_days': 14, 'cert_critical_days': 3}, now=time.time() + 40001 * 86400)
+    assert r['status'] == 'critical' and 'expired' in r['message'] and r['value'] < 0
+
+
+def test_split_host_port():
+    assert hc.split_host_port('db:5432') == ('db', 5432)
+    assert hc.split_host_port('[::1]:6379') == ('::1', 6379)
+    for bad in ('db', ':80', 'db:0', 'db:70000', 'db:x', '[::1]'):
+        with pytest.raises(ValueError):
+            hc.split_host_port(bad)
+
+
+def test_default_selection_and_skips():
+    cfg = hc.normalize({'services': ['nginx'], 'ports': [80]})
+    assert cfg['checks'] == ['cpu', 'load', 'memory', 'swap', 'disk', 'services', 'ports']
+    res = hc.run_checks(hc.normalize({'checks': ['load', 'network', 'http', 'redis']}))
+    assert [c['name'] for c in res['checks']] == ['load']
+    assert [s['name'] for s in res['skipped']] == ['network', 'http', 'redis']
+    assert res['health_status']['network_status'] == 'skipped'
+
+
+def test_silent_servers_time_out_concurrently():
+    """Ten targets that accept but never answer: every one critical with its own timeout reason."""
+    srv = socket.socket()
+    srv.bind(('127.0.0.1', 0))
+    srv.listen(64)
+    port = srv.getsockname()[1]
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        srv.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except socket.timeout:
+                continue
+    t = threading.Thread(target=accept)
+    t.start()
+    try:
+        targets = [{'type': 'http', 'address': 'http://127.0.0.1:%d/t%d' % (port, i), 'timeout': 0.3} for i in range(10)]
+        res = hc.run_checks(hc.normalize({'checks': ['network'], 'network_targets': targets}))
+    finally:
+        stop.set()
+        t.join()
+        for c in held:
+            c.close()
+        srv.close()
+    assert len(res['checks']) == 10
+    assert all(c['status'] == 'critical' for c in res['checks'])
+    assert all('timed out' in c['message'] or 'no answer within 0.3s' in c['message'] for c in res['checks'])
+    assert res['health_status']['network_status'] == 'disconnected'
+
+
+def test_summary_and_textfile_format():
+    checks = [
+        hc.result('cpu', 'cpu', 'warning', 85.5, '%', 80.0, 95.0, 'cpu usage 85.5% > warning 80%'),
+        hc.result('disk:/', 'disk', 'ok', 40.0, '%', 90.0, 95.0, '/ used 40%'),
+        hc.result('service:x"y', 'service', 'unknown', None, '', None, None, 'no systemd'),
+    ]
+    res = hc.summarize(checks)
+    assert res['status'] == 'unknown'
+    assert res['summary'].startswith('HEALTH UNKNOWN - service:x"y unknown: no systemd; cpu warning: cpu usage')
+    assert res['summary'].endswith("| cpu=85.5%;80;95 'disk:/'=40%;90;95")
+    assert res['health_status'] == {'cpu_usage': 85.5, 'memory_usage': None, 'disk_usage': 40.0,
+                                    'network_status': 'skipped'}
+    text = hc.render_textfile(res['status'], checks, timestamp=1700000000)
+    lines = [line for line in text.splitlines() if not line.startswith('#')]
+    assert lines == [
+        'redfire_health_check_status{check="cpu",kind="cpu"} 1',
+        'redfire_health_check_status{check="disk:/",kind="disk"} 0',
+        'redfire_health_check_status{check="service:x\\"y",kind="service"} 3',
+        'redfire_health_check_value{check="cpu",kind="cpu",unit="%"} 85.5',
+        'redfire_health_check_value{check="disk:/",kind="disk",unit="%"} 40.0',
+        'redfire_health_check_overall_status 3',
+        'redfire_health_check_last_run_timestamp_seconds 1700000000',
+    ]
+
+
+def test_time_sync_reads_kernel_state():
+    r = hc.check_time_sync()
+    assert r['status'] in ('ok', 'warning') and r['value'] in (0, 1)
+    assert ('not synchronised' in r['message']) == (r['value'] == 0)
+
+
+def test_db_errors_never_show_the_password():
+    spec = hc.normalize({'redis': [{'host': '127.0.0.1', 'port': 1, 'password': 's3cret-pw', 'timeout': 1}]})['redis'][0]
+    r = hc._redis(spec)
+    assert r['status'] == 'critical' and 's3cret-pw' not in r['message']
+    assert hc._redact('auth s3cret-pw failed', spec) == 'auth ******** failed'
+
+
+def test_process_exits_although_a_statvfs_never_returns():
+    """The thread stuck in a hung mount is a daemon: the process prints its result and exits."""
+    code = '''
+import os, json, threading
+from ansible_collections.redfire.ops.plugins.module_utils import health_checks as hc
+real = os.statvfs
+forever = threading.Event()
+def statvfs(path):
+    if path == "/":
+        forever.wait()
+    return real(path)
+hc.os.statvfs = statvfs
+res = hc.run_checks(hc.normalize({"checks": ["disk"], "disk_mounts": ["/"], "disk_timeout": 0.2}))
+print(json.dumps(res["checks"]))
+'''
+    collections_root = str(Path(hc.__file__).parents[5])   # the directory holding ansible_collections/
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60, check=False,
+                          env=dict(os.environ, PYTHONPATH=collections_root))
+    assert proc.returncode == 0, proc.stderr
+    checks = json.loads(proc.stdout)
+    assert [(c['name'], c['status']) for c in checks] == [('disk:/', 'unknown')]
+    assert 'hung mount' in checks[0]['message']
