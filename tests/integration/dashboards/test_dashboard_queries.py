@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 import yaml
 
+from ansible_collections.redfire.ops.plugins.module_utils import health_checks
 from conftest import ROOT, free_port
 from lib.redfire_app_exporter import start as start_app
 
@@ -23,20 +24,6 @@ BOARDS = sorted((ROOT / "roles" / "grafana" / "files" / "dashboards").glob("*.js
 RULES = ROOT / "roles" / "prometheus" / "files" / "rules" / "redfire_recording.rules.yml"
 # What Grafana substitutes for its built-in interval variables at a 1 s scrape interval.
 BUILTINS = {"$__rate_interval": "1m", "$__interval": "1s", "$__range": "5m"}
-HEALTH = """# HELP redfire_health_check_status Result of a health check: 0 ok, 1 warning, 2 critical, 3 unknown.
-# TYPE redfire_health_check_status gauge
-redfire_health_check_status{check="cpu_usage",kind="system"} 0
-redfire_health_check_status{check="disk_usage",kind="system"} 1
-redfire_health_check_status{check="api_health",kind="service"} 0
-# TYPE redfire_health_check_value gauge
-redfire_health_check_value{check="cpu_usage",kind="system",unit="percent"} 12.5
-redfire_health_check_value{check="disk_usage",kind="system",unit="percent"} 86
-redfire_health_check_value{check="api_health",kind="service",unit="seconds"} 0.12
-# TYPE redfire_health_check_overall_status gauge
-redfire_health_check_overall_status 1
-# TYPE redfire_health_check_last_run_timestamp_seconds gauge
-redfire_health_check_last_run_timestamp_seconds %d
-"""
 
 
 def need(tool):
@@ -74,7 +61,13 @@ def prometheus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dashboards")
     textfiles = tmp / "textfile"
     textfiles.mkdir()
-    (textfiles / "redfire_health.prom").write_text(HEALTH % time.time())
+    # the textfile exactly as redfire.ops.health_check writes it (its core's renderer), with a real memory check
+    checks = [health_checks.check_memory({"memory": {"warning": 85.0, "critical": 95.0}}),
+              health_checks.result("disk:/", "disk", "warning", 86.0, "%", 80.0, 90.0),
+              health_checks.result("api_health", "http", "ok", 0.12, "s"),
+              health_checks.result("service:redfire-backend", "service", "ok")]
+    (textfiles / "redfire_health.prom").write_text(
+        health_checks.render_textfile(health_checks.worst(c["status"] for c in checks), checks))
     procs = []
     app = start_app(free_port())
     try:
