@@ -321,6 +321,7 @@ class Analyzer(object):
         self.tolerance = tolerance
         self.floor = b''
         self.ceiling = b''
+        self.probed_size = 0
         self.keyf = keyfunc
         self.ts = ts_regex
         self.since = since_key
@@ -478,6 +479,7 @@ class Analyzer(object):
                         ordered = True
                         self.floor = _minus(first, self.tolerance)
                     self.ceiling = _minus(last, -self.tolerance)
+                    self.probed_size = st.st_size
                     if ordered and start > 0:
                         nl = self._newline_after(f, start)
                         start = nl
@@ -648,7 +650,8 @@ class Analyzer(object):
                     if hdr is None:
                         continue  # continuation lines before the first timestamp: no time, not counted
                     key = hdr[1]
-            if ordered and (key < self.floor or key > self.ceiling):
+            # lines appended after the probes (a live log) may be newer than the probed last timestamp
+            if ordered and (key < self.floor or (key > self.ceiling and hdr[0] < self.probed_size)):
                 raise _OrderBroken()
             if (since is not None and key < since) or (until is not None and key > until):
                 continue
@@ -693,7 +696,7 @@ class Analyzer(object):
                                                    tm.end() - hls, hline))
             if fs['last_time'] is None or key > fs['last_time'].encode('ascii'):
                 fs['last_time'] = _s(key)
-            if ordered and (key < self.floor or key > self.ceiling):
+            if ordered and (key < self.floor or (key > self.ceiling and offset + hls < self.probed_size)):
                 raise _OrderBroken()
         return nlines
 
