@@ -554,7 +554,10 @@ class Analyzer(object):
                 pieces.append(data)
                 pending += len(data)
                 if pending > self.max_line:
-                    buf = b''.join(pieces)[:self.max_line]
+                    # keep one copy alive at a time: memory stays about 2x max_line_bytes
+                    buf = b''.join(pieces)
+                    pieces = data = None
+                    buf = buf[:self.max_line]
                     fs['long_lines_truncated'] += 1
                     self._block(buf, len(buf), offset, line_no, fs, st, ordered)
                     offset += pending
@@ -579,6 +582,7 @@ class Analyzer(object):
             offset += cut
             if cut < len(buf):
                 pieces, pending = [buf[cut:]], len(buf) - cut
+            buf = data = None  # a long line's buffer must not stay alive while the next one is read
             if ordered and st['hdr'] is not None and st['hdr'][1] > self.stop_key:
                 fs['stopped_early'] = True
                 return
@@ -684,6 +688,7 @@ class Analyzer(object):
             fs['errors'] += len(new)
             if st['ctx'] is not None and st['ctx'][0] is not None:
                 self._context(buf, st['ctx'][0], end, st)
+        st['cur'] = None  # it refers to this buffer: do not keep the buffer alive
         # remember the last header of this block for continuation lines in the next one
         found = self._last_header(buf, end, 0) if end else None
         if found is not None:
