@@ -7,6 +7,7 @@ Layers: lint, sanity, unit, molecule, integration (default: all, in that order).
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -68,6 +69,10 @@ def junit_counts(path, result):
 
 
 def layer_lint(result, log):
+    # ansible-lint installs this collection into ~/.ansible/collections once and then keeps using
+    # that copy; remove it so every run lints the tree as it is now.
+    shutil.rmtree(ROOT / ".build" / "home" / ".ansible" / "collections" / "ansible_collections" / "redfire",
+                  ignore_errors=True)
     checks = [
         ("yamllint", ["yamllint", "--strict", "."]),
         ("ansible-lint", ["ansible-lint", "--offline", "--profile", "production"]),
