@@ -37,8 +37,8 @@ def _merge(results):
 def log_report(result, language='zh', max_details=10):
     """Render the report of a log_analysis result, or of a list of them merged."""
     if language not in LABELS:
-        raise AnsibleFilterError('log_report: language must be one of %s, got %r' % (', '.join(sorted(LABELS)),
-                                                                                   language))
+        raise AnsibleFilterError('log_report: language must be one of %s, got %r'
+                                 % (', '.join(sorted(LABELS)), language))
     if isinstance(result, (list, tuple)):
         result = _merge(result)
     elif not isinstance(result, dict) or 'error_counts' not in result:

@@ -321,6 +321,7 @@ class Analyzer(object):
         self.tolerance = tolerance
         self.floor = b''
         self.ceiling = b''
+        self.probed_size = 0
         self.keyf = keyfunc
         self.ts = ts_regex
         self.since = since_key
@@ -478,6 +479,7 @@ class Analyzer(object):
                         ordered = True
                         self.floor = _minus(first, self.tolerance)
                     self.ceiling = _minus(last, -self.tolerance)
+                    self.probed_size = st.st_size
                     if ordered and start > 0:
                         nl = self._newline_after(f, start)
                         start = nl
@@ -552,7 +554,10 @@ class Analyzer(object):
                 pieces.append(data)
                 pending += len(data)
                 if pending > self.max_line:
-                    buf = b''.join(pieces)[:self.max_line]
+                    # keep one copy alive at a time: memory stays about 2x max_line_bytes
+                    buf = b''.join(pieces)
+                    pieces = data = None
+                    buf = buf[:self.max_line]
                     fs['long_lines_truncated'] += 1
                     self._block(buf, len(buf), offset, line_no, fs, st, ordered)
                     offset += pending
@@ -577,6 +582,7 @@ class Analyzer(object):
             offset += cut
             if cut < len(buf):
                 pieces, pending = [buf[cut:]], len(buf) - cut
+            buf = data = None  # a long line's buffer must not stay alive while the next one is read
             if ordered and st['hdr'] is not None and st['hdr'][1] > self.stop_key:
                 fs['stopped_early'] = True
                 return
@@ -648,7 +654,8 @@ class Analyzer(object):
                     if hdr is None:
                         continue  # continuation lines before the first timestamp: no time, not counted
                     key = hdr[1]
-            if ordered and (key < self.floor or key > self.ceiling):
+            # lines appended after the probes (a live log) may be newer than the probed last timestamp
+            if ordered and (key < self.floor or (key > self.ceiling and hdr[0] < self.probed_size)):
                 raise _OrderBroken()
             if (since is not None and key < since) or (until is not None and key > until):
                 continue
@@ -681,6 +688,7 @@ class Analyzer(object):
             fs['errors'] += len(new)
             if st['ctx'] is not None and st['ctx'][0] is not None:
                 self._context(buf, st['ctx'][0], end, st)
+        st['cur'] = None  # it refers to this buffer: do not keep the buffer alive
         # remember the last header of this block for continuation lines in the next one
         found = self._last_header(buf, end, 0) if end else None
         if found is not None:
@@ -693,7 +701,7 @@ class Analyzer(object):
                                                    tm.end() - hls, hline))
             if fs['last_time'] is None or key > fs['last_time'].encode('ascii'):
                 fs['last_time'] = _s(key)
-            if ordered and (key < self.floor or key > self.ceiling):
+            if ordered and (key < self.floor or (key > self.ceiling and offset + hls < self.probed_size)):
                 raise _OrderBroken()
         return nlines
 

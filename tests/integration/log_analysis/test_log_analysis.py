@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import run
+from tests.conftest import project_env, run
 
 CATS = ['DatabaseError: pool exhausted', 'HTTPError 502 from gateway', 'OrderError: rejected id=%d',
         'RuntimeError: worker %d died']
@@ -131,7 +131,6 @@ def test_unreadable_inputs_are_reported_as_unprivileged_user(logs):
             'since': '-6h', 'include_rotated': False, 'language': 'en'}
     become = ['-b', '--become-method', 'su', '--become-user', 'nobody', '-e', "ansible_become_flags='-s /bin/sh'"]
     env_pipelining = {'ANSIBLE_PIPELINING': '1'}
-    from conftest import project_env
     cmd = ['ansible', 'localhost', '-c', 'local', '-i', 'localhost,', '-e', 'ansible_python_interpreter=/usr/bin/python3',
            '-m', 'redfire.ops.log_analysis', '-a', json.dumps(args)] + become
     proc = run(cmd, env=project_env(**env_pipelining), timeout=300)

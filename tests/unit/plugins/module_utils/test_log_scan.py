@@ -380,3 +380,24 @@ def test_rotated_siblings_oldest_first(tmp_path):
     assert missing == [str(tmp_path / 'none.log')]
     families, _missing = log_scan.expand_paths([str(tmp_path / 'app.log')], include_rotated=False)
     assert families == [[str(tmp_path / 'app.log')]]
+
+
+def test_live_log_growing_during_the_scan_keeps_the_seek(tmp_path, monkeypatch):
+    """Lines appended after the probes are newer than the probed last timestamp: not a disorder."""
+    start = datetime(2024, 5, 1)
+    data = _minutes_log(start, 3000)
+    log = _write(tmp_path / 'app.log', data)
+    real = log_scan._plain_blocks
+
+    def blocks(f, size):
+        for i, block in enumerate(real(f, size)):
+            if i == 0:
+                with open(log, 'ab') as out:  # a writer appends, hours later, while we read
+                    out.write(b'2024-05-03 06:00:00 ERROR RuntimeError: appended while scanning\n')
+            yield block
+    monkeypatch.setattr(log_scan, '_plain_blocks', blocks)
+    res = log_scan.analyze([log], since='2024-05-03 01:00:00', until='2024-05-03 07:00:00', probe_size=4096,
+                           block_size=16384, include_rotated=False)
+    fs = res['files'][0]
+    assert fs['seek_used'] and not fs['order_broken']
+    assert res['error_counts']['system_error'] == len([i for i in range(2940, 3000) if i % 7 == 0]) + 1
