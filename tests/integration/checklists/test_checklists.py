@@ -65,12 +65,32 @@ def test_daily_check_mode_changes_nothing(faulty_lab, tmp_path):
 def test_daily_check_faults_show_for_the_faulty_host_only(faulty_lab, tmp_path):
     hosts, inventory = faulty_lab
     healthy, sick = [hosts[0], hosts[2]], hosts[1]
-    with Receiver(free_port()) as hook:
-        proc = playbook(inventory, "daily_check.yml", "-f", "3", "-e", json.dumps({
-            "redfire_report_dir": str(tmp_path),
-            "redfire_notify_webhook_url": "%s/hook/%s" % (hook.url, SECRET),
-            "redfire_notify_webhook_headers": {"Authorization": "Bearer " + SECRET},
-            "redfire_report_redact": [SECRET]}))
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        def __init__(self):
+            self.mails = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+            self.mails.append(envelope)
+            return "250 OK"
+
+    sink = Sink()
+    smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        with Receiver(free_port()) as hook:
+            proc = playbook(inventory, "daily_check.yml", "-f", "3", "-e", json.dumps({
+                "redfire_report_dir": str(tmp_path),
+                "redfire_notify_webhook_url": "%s/hook/%s" % (hook.url, SECRET),
+                "redfire_notify_webhook_headers": {"Authorization": "Bearer " + SECRET},
+                "redfire_report_redact": [SECRET],
+                "redfire_escalation_level": 2,
+                "redfire_escalation_contacts": {1: {"emails": ["ops@redfire.test"]}, 2: {"emails": ["dev@redfire.test"]},
+                                                3: {"emails": ["architects@redfire.test"]}},
+                "redfire_notify_smtp_host": "127.0.0.1", "redfire_notify_smtp_port": smtp.port}))
+    finally:
+        smtp.stop()
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert "REDFIRE_REPORT_STATUS=critical" in proc.stdout
 
@@ -109,6 +129,17 @@ def test_daily_check_faults_show_for_the_faulty_host_only(faulty_lab, tmp_path):
     assert SECRET not in note["body"]["text"]
     for text in [proc.stdout, proc.stderr] + [p.read_text(encoding="utf-8") for p in tmp_path.iterdir()]:
         assert SECRET not in text
+
+    # one mail to escalation levels 1 and 2 (not 3), the HTML report as body
+    assert len(sink.mails) == 1, proc.stdout[-3000:]
+    mail = sink.mails[0]
+    assert sorted(mail.rcpt_tos) == ["dev@redfire.test", "ops@redfire.test"]
+    import email
+    message = email.message_from_bytes(mail.original_content)
+    assert "[CRITICAL]" in str(email.header.make_header(email.header.decode_header(message["Subject"])))
+    body = next(part for part in message.walk() if part.get_content_type() == "text/html")
+    html_body = body.get_payload(decode=True).decode("utf-8")
+    assert sick.name in html_body and "日常检查报告" in html_body and SECRET not in html_body
 
 
 def test_incident_diagnoses_without_confirmation_and_recovers_with_it(faulty_lab, tmp_path):
