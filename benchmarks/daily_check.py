@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Daily check on 1 host and on 10 hosts (podman systemd containers, forks 10) in one run.
 
 Prints both wall times (best of --repeat runs of ansible-playbook, report on the controller included), their
@@ -39,7 +38,7 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             inventory = write_inventory(pathlib.Path(tmp) / "inventory.yml", hosts)
             one, many = [], []
-            for _ in range(args.repeat):  # interleaved, so load changes hit both alike
+            for dummy in range(args.repeat):  # interleaved, so load changes hit both alike
                 one.append(timed_run(inventory, hosts[0].name, 10, pathlib.Path(tmp) / "reports"))
                 many.append(timed_run(inventory, "lab", 10, pathlib.Path(tmp) / "reports"))
     finally:
