@@ -343,3 +343,25 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     alert_id = mon["alerting_test"]["message"].split()[2]
     delivered = [r for r in monitoring["hook"].received if r["path"] == "/alerts"]
     assert any(a["labels"].get("redfire_test_id") == alert_id for r in delivered for a in r["body"]["alerts"])
+
+
+def test_site_check_mode_changes_nothing(faulty_lab, tmp_path):
+    """site.yml in check mode on a host of the monitoring group: it says what it would do and does nothing."""
+    hosts, inventory = faulty_lab
+    data = yaml.safe_load(inventory.read_text(encoding="utf-8"))
+    data["all"]["children"]["monitoring"] = {"hosts": {hosts[0].name: {}}, "vars": {
+        "redfire_site_grafana": False, "prometheus_redfire_jobs": [],
+        "alertmanager_webhook_url": "http://127.0.0.1:9/alerts"}}
+    site_inventory = tmp_path / "site.yml"
+    site_inventory.write_text(yaml.safe_dump(data), encoding="utf-8")
+    before = hosts[0].exec("find /etc /usr /opt /var/lib/dpkg /var/lib/apt -xdev -newer /etc/hostname 2>/dev/null | sort").stdout
+    proc = playbook(site_inventory, "site.yml", "--check", "-l", hosts[0].name)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    counts = recap(proc.stdout)[hosts[0].name]
+    assert counts["failed"] == 0 and counts["changed"] > 0  # it would install and configure the stack
+    assert "PLAY [Monitoring (Prometheus, Alertmanager, blackbox exporter, Grafana)]" in proc.stdout
+    state = hosts[0].exec("dpkg-query -W prometheus prometheus-node-exporter prometheus-alertmanager 2>&1; "
+                          "ls /etc/prometheus 2>&1", check=False).stdout
+    assert "no packages found matching prometheus" in state and "No such file or directory" in state, state
+    after = hosts[0].exec("find /etc /usr /opt /var/lib/dpkg /var/lib/apt -xdev -newer /etc/hostname 2>/dev/null | sort").stdout
+    assert after == before
