@@ -1,0 +1,148 @@
+"""Helpers for the monitoring tests: render the roles' files with ansible, run the real servers on loopback,
+and receive notifications (HTTP webhook, SMTP sink)."""
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RENDER_PLAYBOOK = ROOT / "tests" / "lib" / "render_monitoring.yml"
+
+
+def render(tmp_path, roles, role_vars, env, check=True):
+    """Run the roles' preflight and configure tasks on the controller (no install, no services).
+
+    Returns the CompletedProcess; with check=True a failure raises with the output."""
+    varfile = Path(tmp_path) / ("render-%d.json" % time.monotonic_ns())
+    varfile.write_text(json.dumps({"render_roles": list(roles), **role_vars}))
+    cmd = ["ansible-playbook", "-i", "localhost,", "-e", "ansible_python_interpreter=%s" % sys.executable,
+           "-e", "@%s" % varfile, str(RENDER_PLAYBOOK)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError("render failed (%s):\n%s\n%s" % (proc.returncode, proc.stdout[-8000:], proc.stderr[-3000:]))
+    return proc
+
+
+def need(tool):
+    path = shutil.which(tool)
+    assert path, "%s not found: ./scripts/setup test installs it (scripts/apt-packages.txt)" % tool
+    return path
+
+
+def http_get_json(url, timeout=2.0):
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return json.loads(resp.read().decode())
+
+
+def wait_for(predicate, timeout, interval=0.25, what="condition"):
+    """Poll predicate until it returns a truthy value; bounded by timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (OSError, urllib.error.URLError, ValueError, KeyError) as exc:
+            last_exc = exc
+        time.sleep(interval)
+    raise AssertionError("timed out after %.0f s waiting for %s (last error: %r)" % (timeout, what, last_exc))
+
+
+class Process:
+    """A server started by a test, stopped by PID; its output goes to a log file."""
+
+    def __init__(self, name, argv, log_dir):
+        self.name = name
+        self.log = Path(log_dir) / ("%s.log" % name)
+        self._fh = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(argv, stdout=self._fh, stderr=subprocess.STDOUT, env={"LANG": "C", "PATH": "/usr/bin:/bin"})
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def output(self):
+        return self.log.read_text(errors="replace")[-6000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self._fh.close()
+
+
+class WebhookReceiver:
+    """HTTP server on loopback that records the JSON bodies POSTed to it."""
+
+    def __init__(self, port):
+        self.payloads = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    receiver.payloads.append(json.loads(body.decode()))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.url = "http://127.0.0.1:%d/alerts" % port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def received(self):
+        with self._lock:
+            return list(self.payloads)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+class SmtpSink:
+    """aiosmtpd SMTP server on loopback keeping every message it receives."""
+
+    def __init__(self, port):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        self._lock = threading.Lock()
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+                msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+                with sink._lock:
+                    sink.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": msg})
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+        self.controller.start()
+
+    def received(self):
+        with self._lock:
+            return list(self.messages)
+
+    def stop(self):
+        self.controller.stop()
