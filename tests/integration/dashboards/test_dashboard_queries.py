@@ -1,0 +1,166 @@
+"""Every PromQL expression of every panel (and every template-variable query) of the grafana role's dashboards,
+executed against a live Prometheus (Debian package) on loopback that scrapes a real node_exporter (with the
+health_check textfile metrics) and the RedFire app exporter fixture, with the prometheus role's recording rules
+loaded: each must parse and return data, with the variables at "All" and at a concrete value.
+
+Grafana itself is not installable here (platform.md); this checks what Grafana would send to Prometheus."""
+import json
+import re
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+import yaml
+
+from ansible_collections.redfire.ops.plugins.module_utils import health_checks
+from conftest import ROOT, free_port
+from lib.redfire_app_exporter import start as start_app
+
+BOARDS = sorted((ROOT / "roles" / "grafana" / "files" / "dashboards").glob("*.json"))
+RULES = ROOT / "roles" / "prometheus" / "files" / "rules" / "redfire_recording.rules.yml"
+# What Grafana substitutes for its built-in interval variables at a 1 s scrape interval.
+BUILTINS = {"$__rate_interval": "1m", "$__interval": "1s", "$__range": "5m"}
+
+
+def need(tool):
+    path = shutil.which(tool)
+    assert path, "%s not found: ./scripts/setup test installs it (scripts/apt-packages.txt)" % tool
+    return path
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read().decode())
+
+
+def query(base, expr):
+    try:
+        return get_json(base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+    except urllib.error.HTTPError as exc:  # 400 = does not parse
+        return json.loads(exc.read().decode())
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.5)
+    raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dashboards")
+    textfiles = tmp / "textfile"
+    textfiles.mkdir()
+    # the textfile exactly as redfire.ops.health_check writes it (its core's renderer), with a real memory check
+    checks = [health_checks.check_memory({"memory": {"warning": 85.0, "critical": 95.0}}),
+              health_checks.result("disk:/", "disk", "warning", 86.0, "%", 80.0, 90.0),
+              health_checks.result("api_health", "http", "ok", 0.12, "s"),
+              health_checks.result("service:redfire-backend", "service", "ok")]
+    (textfiles / "redfire_health.prom").write_text(
+        health_checks.render_textfile(health_checks.worst(c["status"] for c in checks), checks))
+    procs = []
+    app = start_app(free_port())
+    try:
+        for status, symbol, flow in [("success", "BTCUSDT", 5), ("success", "ETHUSDT", 3), ("failed", "BTCUSDT", 1),
+                                     ("cancelled", "ETHUSDT", 1)]:
+            app.add_orders(status, symbol, 10)
+            app.set_order_flow(status, symbol, flow)
+        node_port, prom_port = free_port(), free_port()
+        procs.append(subprocess.Popen(
+            [need("prometheus-node-exporter"), "--web.listen-address=127.0.0.1:%d" % node_port, "--no-collector.systemd",
+             "--collector.textfile.directory=%s" % textfiles],
+            stdout=open(tmp / "node_exporter.log", "wb"), stderr=subprocess.STDOUT))  # noqa: SIM115
+        config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                  "rule_files": [str(RULES)],
+                  "scrape_configs": [
+                      {"job_name": "node", "static_configs": [{"targets": ["127.0.0.1:%d" % node_port]}]},
+                      {"job_name": "redfire-backend", "static_configs": [{"targets": ["127.0.0.1:%d" % app.port]}]}]}
+        (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
+        check = subprocess.run([need("promtool"), "check", "config", str(tmp / "prometheus.yml")], capture_output=True, text=True, check=False)
+        assert check.returncode == 0, check.stdout + check.stderr
+        procs.append(subprocess.Popen(
+            [need("prometheus"), "--config.file=%s" % (tmp / "prometheus.yml"), "--storage.tsdb.path=%s" % (tmp / "data"),
+             "--web.listen-address=127.0.0.1:%d" % prom_port],
+            stdout=open(tmp / "prometheus.log", "wb"), stderr=subprocess.STDOUT))  # noqa: SIM115
+        base = "http://127.0.0.1:%d" % prom_port
+        # recording rules over rate()s need two scrapes and an evaluation after them
+        for expr in ['count(up == 1) == 2', "job:redfire_order_success:ratio_rate5m", "endpoint:redfire_api_response_time_seconds:p99",
+                     "instance:redfire_node_cpu_usage:percent", "redfire_health_check_overall_status"]:
+            wait_for(lambda: query(base, expr)["data"]["result"], 60, expr)
+        yield base
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        app.stop()
+
+
+def variables(board):
+    """name -> (metric selector, label) of each label_values() template variable, in order."""
+    out = {}
+    for var in board["templating"]["list"]:
+        match = re.fullmatch(r"label_values\((.+), (\w+)\)", var["query"]["query"])
+        assert match, var
+        out[var["name"]] = match.groups()
+    return out
+
+
+def as_regex(value):
+    """A variable value as Grafana puts it in a =~ matcher: regex-escaped, inside a PromQL string."""
+    return re.escape(value).replace("\\", "\\\\")
+
+
+def substitute(expr, values):
+    for name, value in BUILTINS.items():
+        expr = expr.replace(name, value)
+    for name in sorted(values, key=len, reverse=True):
+        expr = expr.replace("$" + name, values[name])
+    assert "$" not in expr, expr
+    return expr
+
+
+def test_every_panel_query_returns_data(prometheus):
+    failures, checked, logs_panels = [], 0, 0
+    for path in BOARDS:
+        board = json.loads(path.read_text(encoding="utf-8"))
+        chosen = {}
+        for name, (selector, label) in variables(board).items():
+            selector = substitute(selector, {k: as_regex(v) for k, v in chosen.items()})
+            values = get_json(prometheus + "/api/v1/label/%s/values?%s" % (label, urllib.parse.urlencode({"match[]": selector})))["data"]
+            if not values:
+                failures.append("%s: variable %s (label_values(%s, %s)) has no values" % (path.name, name, selector, label))
+                continue
+            chosen[name] = values[0]
+        settings = [("All", {name: ".*" for name in chosen}), ("one value", {k: as_regex(v) for k, v in chosen.items()})]
+        for panel in board["panels"]:
+            if panel["type"] == "row":
+                continue
+            if panel["datasource"]["type"] != "prometheus":
+                logs_panels += 1
+                continue
+            for target in panel["targets"]:
+                for setting, values in settings:
+                    expr = substitute(target["expr"], values)
+                    answer = query(prometheus, expr)
+                    checked += 1
+                    if answer.get("status") != "success":
+                        failures.append("%s / %s [%s]: does not parse: %s\n    %s" % (path.name, panel["title"], setting, answer.get("error"), expr))
+                    elif not answer["data"]["result"]:
+                        failures.append("%s / %s [%s]: no data\n    %s" % (path.name, panel["title"], setting, expr))
+    assert failures == [], "\n".join(failures)
+    assert len(BOARDS) == 4 and checked >= 60 and logs_panels == 1, (checked, logs_panels)
