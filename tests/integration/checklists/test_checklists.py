@@ -181,6 +181,21 @@ def test_incident_diagnoses_without_confirmation_and_recovers_with_it(faulty_lab
     assert events[0] == "diagnosis started" and events[-1].startswith("after restart: HEALTH OK")
     assert [e["time"] for e in recovered["timeline"]] == sorted(e["time"] for e in recovered["timeline"])
 
+    # a dangerous step needs its flag and the confirmation; in a container dropping caches is refused by the
+    # kernel: the failure is recorded and the report still written
+    proc = playbook(inventory, "incident_response.yml", "--tags", "out_of_memory", "-e", services, "-e",
+                    json.dumps({"redfire_incident_hosts": sick.name, "redfire_incident_drop_caches": True}))
+    assert proc.returncode == 0 and recap(proc.stdout)[sick.name]["changed"] == 0, proc.stdout[-3000:]
+    proc = playbook(inventory, "incident_response.yml", "--tags", "out_of_memory", "-e", services, "-e",
+                    json.dumps({"redfire_incident_hosts": sick.name, "redfire_incident_drop_caches": True,
+                                "redfire_incident_confirm": True}))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    dropped = json.loads(newest(tmp_path, "incident_response", "json").read_text(encoding="utf-8"))
+    assert [h["name"] for h in dropped["hosts"]] == [sick.name]
+    assert dropped["actions"][-1].startswith("%s: FAILED Drop the page cache" % sick.name), dropped["actions"]
+    assert "permission denied" in dropped["actions"][-1]
+    assert any(n.startswith("top memory: ") for n in dropped["notes"])
+
 
 def test_daily_check_through_ansible_runner(faulty_lab, tmp_path):
     hosts, inventory = faulty_lab
