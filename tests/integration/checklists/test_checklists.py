@@ -1,0 +1,382 @@
+"""The daily and incident checklists against three podman systemd hosts at once (forks), faults injected into
+one host; check mode first; then the daily check through ansible-runner."""
+import json
+import re
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, free_port, run
+from tests.integration.checklists.conftest import write_inventory
+from tests.integration.checklists.receiver import Receiver
+
+SECRET = "hook-Secr3t-7f1c"
+TEXTFILE = "/var/lib/prometheus/node-exporter/redfire_health.prom"
+COMMON = {
+    # cpu and load of a shared 2-core machine say nothing about the lab hosts: check memory, disk, services
+    "redfire_daily_health_checks": ["memory", "disk", "services"],
+    "redfire_daily_log_errors_warning": 0,
+    "redfire_daily_log_errors_critical": 3,
+}
+
+
+def playbook(inventory, name, *extra):
+    return run(["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / name)] + list(extra),
+               check=False, cwd=str(ROOT))
+
+
+def recap(stdout):
+    """{host: {ok: n, changed: n, failed: n, ...}} from the PLAY RECAP."""
+    hosts = {}
+    for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", stdout, re.M):
+        hosts[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+    return hosts
+
+
+def newest(report_dir, kind, ext):
+    files = sorted(report_dir.glob("%s-*.%s" % (kind, ext)))
+    assert files, "no %s report in %s" % (kind, report_dir)
+    return files[-1]
+
+
+@pytest.fixture(scope="module")
+def faulty_lab(lab_hosts, tmp_path_factory):
+    """Healthy hosts 1 and 3; host 2 with its service stopped, /data filled, error lines in its log."""
+    sick = lab_hosts[1]
+    sick.exec("systemctl stop redfire-app && head -c 1000000 /dev/zero > /data/fill && "
+              "for i in 1 2 3 4; do echo \"$(date '+%Y-%m-%d %H:%M:%S') ERROR DatabaseError: connection refused $i\" "
+              ">> /var/log/redfire/app.log; done")
+    inventory = write_inventory(tmp_path_factory.mktemp("inv") / "inventory.yml", lab_hosts, **COMMON)
+    return lab_hosts, inventory
+
+
+def test_daily_check_mode_changes_nothing(faulty_lab, tmp_path):
+    hosts, inventory = faulty_lab
+    proc = playbook(inventory, "daily_check.yml", "--check", "-f", "3", "-e", "redfire_report_dir=%s" % tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    counts = recap(proc.stdout)
+    assert set(counts) == {h.name for h in hosts} | {"localhost"}
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
+    assert list(tmp_path.iterdir()) == []  # no report written
+    for host in hosts:
+        assert host.exec("test -e %s" % TEXTFILE, check=False).returncode == 1
+
+
+def test_daily_check_faults_show_for_the_faulty_host_only(faulty_lab, tmp_path):
+    hosts, inventory = faulty_lab
+    healthy, sick = [hosts[0], hosts[2]], hosts[1]
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        def __init__(self):
+            self.mails = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+            self.mails.append(envelope)
+            return "250 OK"
+
+    sink = Sink()
+    smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        with Receiver(free_port()) as hook:
+            proc = playbook(inventory, "daily_check.yml", "-f", "3", "-e", json.dumps({
+                "redfire_report_dir": str(tmp_path),
+                "redfire_notify_webhook_url": "%s/hook/%s" % (hook.url, SECRET),
+                "redfire_notify_webhook_headers": {"Authorization": "Bearer " + SECRET},
+                "redfire_report_redact": [SECRET],
+                "redfire_escalation_level": 2,
+                "redfire_escalation_contacts": {1: {"emails": ["ops@redfire.test"]}, 2: {"emails": ["dev@redfire.test"]},
+                                                3: {"emails": ["architects@redfire.test"]}},
+                "redfire_notify_smtp_host": "127.0.0.1", "redfire_notify_smtp_port": smtp.port}))
+    finally:
+        smtp.stop()
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert "REDFIRE_REPORT_STATUS=critical" in proc.stdout
+
+    report = json.loads(newest(tmp_path, "daily_check", "json").read_text(encoding="utf-8"))
+    by_host = {h["name"]: h for h in report["hosts"]}
+    assert set(by_host) == {h.name for h in hosts}
+    assert report["status"] == "critical" and report["kind"] == "daily_check"
+    for host in healthy:
+        assert by_host[host.name]["status"] == "ok", by_host[host.name]
+    problems = {p["check"]: p for p in report["problems"]}
+    assert {p["host"] for p in report["problems"]} == {sick.name}
+    assert problems["service:redfire-app"]["status"] == "critical"
+    assert problems["disk:/data"]["status"] == "critical"
+    assert problems["log_errors"]["status"] == "critical" and "database_error=4" in problems["log_errors"]["message"]
+    checks = {c["name"] for c in by_host[healthy[0].name]["checks"]}
+    assert {"memory", "disk:/data", "service:redfire-app", "log_size", "log_errors"} <= checks
+
+    html = newest(tmp_path, "daily_check", "html").read_text(encoding="utf-8")
+    assert "日常检查报告" in html and sick.name in html and "<script" not in html
+
+    # textfile metrics on every host, each with its own state
+    sick_metrics = sick.exec("cat %s" % TEXTFILE).stdout
+    assert 'redfire_health_check_status{check="service:redfire-app",kind="service"} 2' in sick_metrics
+    assert "redfire_health_check_overall_status 2" in sick_metrics
+    for host in healthy:
+        metrics = host.exec("cat %s" % TEXTFILE).stdout
+        assert 'redfire_health_check_status{check="service:redfire-app",kind="service"} 0' in metrics
+        assert "redfire_health_check_overall_status 0" in metrics
+
+    # one notification, with the problems of the faulty host, and the secret nowhere in output or reports
+    assert len(hook.received) == 1
+    note = hook.received[0]
+    assert note["path"] == "/hook/" + SECRET and note["headers"]["Authorization"] == "Bearer " + SECRET
+    assert note["body"]["status"] == "critical" and note["body"]["checklist"] == "daily_check"
+    assert {p["host"] for p in note["body"]["problems"]} == {sick.name}
+    assert SECRET not in note["body"]["text"]
+    for text in [proc.stdout, proc.stderr] + [p.read_text(encoding="utf-8") for p in tmp_path.iterdir()]:
+        assert SECRET not in text
+
+    # one mail to escalation levels 1 and 2 (not 3), the HTML report as body
+    assert len(sink.mails) == 1, proc.stdout[-3000:]
+    mail = sink.mails[0]
+    assert sorted(mail.rcpt_tos) == ["dev@redfire.test", "ops@redfire.test"]
+    import email
+    message = email.message_from_bytes(mail.original_content)
+    assert "[CRITICAL]" in str(email.header.make_header(email.header.decode_header(message["Subject"])))
+    body = next(part for part in message.walk() if part.get_content_type() == "text/html")
+    html_body = body.get_payload(decode=True).decode("utf-8")
+    assert sick.name in html_body and "日常检查报告" in html_body and SECRET not in html_body
+
+
+def test_incident_diagnoses_without_confirmation_and_recovers_with_it(faulty_lab, tmp_path):
+    hosts, inventory = faulty_lab
+    sick = hosts[1]
+    services = json.dumps({"redfire_incident_services": ["redfire-app"], "redfire_report_dir": str(tmp_path),
+                           "redfire_report_language": "en"})
+
+    proc = playbook(inventory, "incident_response.yml", "--check", "-e", services, "-e", "redfire_incident_confirm=true")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    counts = recap(proc.stdout)
+    # check mode says it would restart the service on the faulty host, and does not
+    expected = {"localhost": 0, hosts[0].name: 0, sick.name: 1, hosts[2].name: 0}
+    assert {h: c["changed"] for h, c in counts.items()} == expected, counts
+    assert sick.exec("systemctl is-active redfire-app", check=False).stdout.strip() == "inactive"
+    assert list(tmp_path.iterdir()) == []
+
+    proc = playbook(inventory, "incident_response.yml", "-e", services)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert all(c["changed"] == 0 for h, c in recap(proc.stdout).items() if h != "localhost")
+    assert sick.exec("systemctl is-active redfire-app", check=False).stdout.strip() == "inactive"
+    diagnosis = json.loads(newest(tmp_path, "incident_response", "json").read_text(encoding="utf-8"))
+    assert diagnosis["actions"] == [] and diagnosis["title"] == "Incident response report"
+    assert {p["host"] for p in diagnosis["problems"]} == {sick.name}
+    assert "impact: 1 of 3 hosts affected: %s" % sick.name in diagnosis["notes"]
+    assert any("would restart redfire-app" in line for line in proc.stdout.splitlines())
+
+    proc = playbook(inventory, "incident_response.yml", "--tags", "service_down", "-e", services,
+                    "-e", "redfire_incident_confirm=true")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    counts = recap(proc.stdout)
+    assert counts[sick.name]["changed"] == 1 and counts[hosts[0].name]["changed"] == 0
+    assert "Runbook out of memory" not in proc.stdout and "List the processes using most memory" not in proc.stdout
+    assert sick.exec("systemctl is-active redfire-app", check=False).stdout.strip() == "active"
+    recovered = json.loads(newest(tmp_path, "incident_response", "json").read_text(encoding="utf-8"))
+    assert recovered["actions"] == ["%s: restarted redfire-app" % sick.name]
+    assert recovered["status"] == "ok"
+    events = [e["event"] for e in recovered["timeline"] if e.get("host") == sick.name]
+    assert events[0] == "diagnosis started" and events[-1].startswith("after restart: HEALTH OK")
+    assert [e["time"] for e in recovered["timeline"]] == sorted(e["time"] for e in recovered["timeline"])
+
+    # a dangerous step needs its flag and the confirmation; in a container dropping caches is refused by the
+    # kernel: the failure is recorded and the report still written
+    proc = playbook(inventory, "incident_response.yml", "--tags", "out_of_memory", "-e", services, "-e",
+                    json.dumps({"redfire_incident_hosts": sick.name, "redfire_incident_drop_caches": True}))
+    assert proc.returncode == 0 and recap(proc.stdout)[sick.name]["changed"] == 0, proc.stdout[-3000:]
+    proc = playbook(inventory, "incident_response.yml", "--tags", "out_of_memory", "-e", services, "-e",
+                    json.dumps({"redfire_incident_hosts": sick.name, "redfire_incident_drop_caches": True,
+                                "redfire_incident_confirm": True}))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    dropped = json.loads(newest(tmp_path, "incident_response", "json").read_text(encoding="utf-8"))
+    assert [h["name"] for h in dropped["hosts"]] == [sick.name]
+    assert dropped["actions"][-1].startswith("%s: FAILED Drop the page cache" % sick.name), dropped["actions"]
+    assert "permission denied" in dropped["actions"][-1]
+    assert any(n.startswith("top memory: ") for n in dropped["notes"])
+
+
+def test_daily_check_through_ansible_runner(faulty_lab, tmp_path):
+    hosts, inventory = faulty_lab
+    data = tmp_path / "runner"
+    (data / "project").mkdir(parents=True)
+    (data / "inventory").mkdir()
+    (data / "env").mkdir()
+    wrapper = "- name: Daily check\n  ansible.builtin.import_playbook: redfire.ops.daily_check\n"
+    (data / "project" / "daily.yml").write_text(wrapper, encoding="utf-8")
+    (data / "inventory" / "hosts.yml").write_text(inventory.read_text(encoding="utf-8"), encoding="utf-8")
+    extravars = yaml.safe_dump({"redfire_report_dir": str(tmp_path / "reports")})
+    (data / "env" / "extravars").write_text(extravars, encoding="utf-8")
+    proc = run(["ansible-runner", "run", str(data), "-p", "daily.yml", "--ident", "daily1", "-j"], check=False)
+    artifacts = data / "artifacts" / "daily1"
+    assert (artifacts / "status").read_text().strip() == "successful", proc.stdout[-4000:]
+    assert (artifacts / "rc").read_text().strip() == "0"
+    events = [json.loads(p.read_text(encoding="utf-8")) for p in (artifacts / "job_events").glob("*.json")]
+    ok_hosts = {e["event_data"]["host"] for e in events if e["event"] == "runner_on_ok"
+                and e["event_data"].get("task") == "Check system resources, services, ports and database connections"}
+    assert ok_hosts == {h.name for h in hosts}
+    stats = [e for e in events if e["event"] == "playbook_on_stats"]
+    assert len(stats) == 1 and not stats[0]["event_data"]["failures"]
+    report = json.loads(newest(tmp_path / "reports", "daily_check", "json").read_text(encoding="utf-8"))
+    assert report["status"] == "critical" and {p["host"] for p in report["problems"]} == {hosts[1].name}
+
+
+RULES = """groups:
+  - name: test
+    interval: 1s
+    rules:
+      - record: instance:redfire_node_cpu_usage:percent
+        expr: 100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[15s])))
+      - record: instance:redfire_node_memory_usage:percent
+        expr: 100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)
+"""
+
+
+def _wait_http(url, proc, timeout=30):
+    import time
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "%s exited: %s" % (proc.args[0], proc.stderr.read()[-2000:])
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError("%s did not answer within %s s" % (url, timeout))
+
+
+@pytest.fixture(scope="module")
+def monitoring(tmp_path_factory):
+    """node_exporter, Prometheus (with two recording rules) and Alertmanager (all alerts to a webhook receiver)
+    from Debian's packages on free loopback ports; stopped by PID at the end."""
+    import subprocess
+    import shutil
+    import time
+    from tests.conftest import project_env
+    for tool in ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter"):
+        assert shutil.which(tool), "%s is missing: ./scripts/setup test installs it" % tool
+    work = tmp_path_factory.mktemp("mon")
+    ports = {name: free_port() for name in ("node", "prom", "am", "am_cluster")}
+    procs = []
+    with Receiver(free_port()) as hook:
+        (work / "rules.yml").write_text(RULES, encoding="utf-8")
+        (work / "prometheus.yml").write_text(yaml.safe_dump({
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(work / "rules.yml")],
+            "scrape_configs": [{"job_name": "node", "static_configs": [
+                {"targets": ["127.0.0.1:%d" % ports["node"]]}]}]}), encoding="utf-8")
+        (work / "alertmanager.yml").write_text(yaml.safe_dump({
+            "route": {"receiver": "hook", "group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h",
+                      "group_by": ["alertname", "redfire_test_id"]},
+            "receivers": [{"name": "hook", "webhook_configs": [{"url": hook.url + "/alerts",
+                                                                "send_resolved": False}]}]}), encoding="utf-8")
+        commands = [
+            ["prometheus-node-exporter", "--web.listen-address=127.0.0.1:%d" % ports["node"],
+             "--no-collector.systemd", "--collector.disable-defaults", "--collector.cpu", "--collector.meminfo"],
+            ["prometheus-alertmanager", "--config.file=%s" % (work / "alertmanager.yml"),
+             "--storage.path=%s" % (work / "am"), "--web.listen-address=127.0.0.1:%d" % ports["am"],
+             "--cluster.listen-address="],
+            ["prometheus", "--config.file=%s" % (work / "prometheus.yml"), "--storage.tsdb.path=%s" % (work / "tsdb"),
+             "--web.listen-address=127.0.0.1:%d" % ports["prom"]],
+        ]
+        try:
+            for command in commands:
+                procs.append(subprocess.Popen(command, env=project_env(), stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.PIPE, text=True))
+            _wait_http("http://127.0.0.1:%d/metrics" % ports["node"], procs[0])
+            _wait_http("http://127.0.0.1:%d/-/ready" % ports["am"], procs[1])
+            _wait_http("http://127.0.0.1:%d/-/ready" % ports["prom"], procs[2])
+            # until the recording rules have a value
+            query = "http://127.0.0.1:%d/api/v1/query?query=instance:redfire_node_cpu_usage:percent" % ports["prom"]
+            import urllib.request
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline:
+                with urllib.request.urlopen(query, timeout=2) as answer:
+                    if json.loads(answer.read())["data"]["result"]:
+                        break
+                time.sleep(1)
+            else:
+                raise AssertionError("the recording rule never got a value")
+            yield {"prometheus": "http://127.0.0.1:%d" % ports["prom"],
+                   "alertmanager": "http://127.0.0.1:%d" % ports["am"], "hook": hook}
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def test_periodic_check(faulty_lab, monitoring, tmp_path):
+    hosts, inventory = faulty_lab
+    sick = hosts[1]
+    for host in hosts:  # a backup of 2 MB on every host; the faulty host's is three days old
+        host.exec("mkdir -p /var/backups/redfire && head -c 2097152 /dev/zero > /var/backups/redfire/db.dump")
+    sick.exec("touch -d '3 days ago' /var/backups/redfire/db.dump")
+    variables = json.dumps({
+        "redfire_report_dir": str(tmp_path), "redfire_report_language": "en",
+        "redfire_prometheus_url": monitoring["prometheus"], "redfire_alertmanager_url": monitoring["alertmanager"],
+        "redfire_periodic_alert_receiver_check_url": monitoring["hook"].url + "/received",
+        "redfire_periodic_window_hours": 1,
+        "redfire_periodic_queries": [
+            {"name": "cpu_peak", "query": "max_over_time(instance:redfire_node_cpu_usage:percent[$window])",
+             "unit": "%", "warning": 101, "critical": 102},
+            {"name": "memory_peak", "query": "max_over_time(instance:redfire_node_memory_usage:percent[$window])",
+             "unit": "%", "warning": 101, "critical": 102},
+            {"name": "latency_p95", "label": "endpoint",
+             "query": "max_over_time(endpoint:redfire_api_response_time_seconds:p95[$window])"}]})
+
+    proc = playbook(inventory, "periodic_check.yml", "--check", "-f", "3", "-e", variables)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(proc.stdout).values()), recap(proc.stdout)
+    assert list(tmp_path.iterdir()) == [] and monitoring["hook"].received == []  # no report, no test alert
+
+    proc = playbook(inventory, "periodic_check.yml", "-f", "3", "-e", variables)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    report = json.loads(newest(tmp_path, "periodic_check", "json").read_text(encoding="utf-8"))
+    by_host = {h["name"]: {c["name"]: c for c in h["checks"]} for h in report["hosts"]}
+    assert set(by_host) == {h.name for h in hosts} | {"monitoring"}
+    for host in (hosts[0], hosts[2]):
+        checks = by_host[host.name]
+        assert checks["backup"]["status"] == "ok" and checks["log_errors"]["status"] == "ok", checks
+        assert {"security_updates", "listening_ports", "ssh_settings"} <= set(checks)
+    assert by_host[sick.name]["backup"]["status"] == "critical" and by_host[sick.name]["backup"]["value"] >= 71
+    assert by_host[sick.name]["log_errors"]["status"] == "warning"  # 4 errors; warning > 0, critical > 100
+    assert {p["host"] for p in report["problems"]} - {"monitoring"} == {sick.name}
+
+    mon = by_host["monitoring"]
+    cpu = [c for name, c in mon.items() if name.startswith("cpu_peak:")]
+    assert len(cpu) == 1 and cpu[0]["status"] == "ok" and 0 <= cpu[0]["value"] <= 100
+    assert [c for name, c in mon.items() if name.startswith("memory_peak:")][0]["value"] > 0
+    assert mon["latency_p95"]["status"] == "unknown" and "no data" in mon["latency_p95"]["message"]
+    assert mon["alerting_test"]["status"] == "ok", mon["alerting_test"]
+    alert_id = mon["alerting_test"]["message"].split()[2]
+    delivered = [r for r in monitoring["hook"].received if r["path"] == "/alerts"]
+    assert any(a["labels"].get("redfire_test_id") == alert_id for r in delivered for a in r["body"]["alerts"])
+
+
+def test_site_check_mode_changes_nothing(faulty_lab, tmp_path):
+    """site.yml in check mode on a host of the monitoring group: it says what it would do and does nothing."""
+    hosts, inventory = faulty_lab
+    data = yaml.safe_load(inventory.read_text(encoding="utf-8"))
+    data["all"]["children"]["monitoring"] = {"hosts": {hosts[0].name: {}}, "vars": {
+        "redfire_site_grafana": False, "prometheus_redfire_jobs": [],
+        "alertmanager_webhook_url": "http://127.0.0.1:9/alerts"}}
+    site_inventory = tmp_path / "site.yml"
+    site_inventory.write_text(yaml.safe_dump(data), encoding="utf-8")
+    before = hosts[0].exec("find /etc /usr /opt /var/lib/dpkg /var/lib/apt -xdev -newer /etc/hostname 2>/dev/null | sort").stdout
+    proc = playbook(site_inventory, "site.yml", "--check", "-l", hosts[0].name)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    counts = recap(proc.stdout)[hosts[0].name]
+    assert counts["failed"] == 0 and counts["changed"] > 0  # it would install and configure the stack
+    assert "PLAY [Monitoring (Prometheus, Alertmanager, blackbox exporter, Grafana)]" in proc.stdout
+    state = hosts[0].exec("dpkg-query -W prometheus prometheus-node-exporter prometheus-alertmanager 2>&1; "
+                          "ls /etc/prometheus 2>&1", check=False).stdout
+    assert "no packages found matching prometheus" in state and "No such file or directory" in state, state
+    after = hosts[0].exec("find /etc /usr /opt /var/lib/dpkg /var/lib/apt -xdev -newer /etc/hostname 2>/dev/null | sort").stdout
+    assert after == before
