@@ -59,6 +59,19 @@ def wait_for(predicate, timeout, interval=0.25, what="condition"):
     raise AssertionError("timed out after %.0f s waiting for %s (last error: %r)" % (timeout, what, last_exc))
 
 
+def stop_processes(procs):
+    """Stop servers a test started (subprocess.Popen objects) by their PIDs: all at once, then wait."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
 class Process:
     """A server started by a test, stopped by PID; its output goes to a log file."""
 
@@ -76,13 +89,7 @@ class Process:
         return self.log.read_text(errors="replace")[-6000:]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_processes([self.proc])
         self._fh.close()
 
 

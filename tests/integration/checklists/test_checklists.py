@@ -9,6 +9,7 @@ import yaml
 from tests.conftest import ROOT, free_port, run
 from tests.integration.checklists.conftest import write_inventory
 from tests.integration.checklists.receiver import Receiver
+from tests.lib.monitoring import stop_processes
 
 SECRET = "hook-Secr3t-7f1c"
 TEXTFILE = "/var/lib/prometheus/node-exporter/redfire_health.prom"
@@ -303,13 +304,7 @@ def monitoring(tmp_path_factory):
             yield {"prometheus": "http://127.0.0.1:%d" % ports["prom"],
                    "alertmanager": "http://127.0.0.1:%d" % ports["am"], "hook": hook}
         finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_processes(procs)
 
 
 def test_periodic_check(faulty_lab, monitoring, tmp_path):

@@ -17,8 +17,9 @@ import pytest
 import yaml
 
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks
-from conftest import ROOT, free_port
-from lib.redfire_app_exporter import start as start_app
+from tests.conftest import ROOT, free_port
+from tests.lib.monitoring import stop_processes
+from tests.lib.redfire_app_exporter import start as start_app
 
 BOARDS = sorted((ROOT / "roles" / "grafana" / "files" / "dashboards").glob("*.json"))
 RULES = ROOT / "roles" / "prometheus" / "files" / "rules" / "redfire_recording.rules.yml"
@@ -99,14 +100,7 @@ def prometheus(tmp_path_factory):
             wait_for(lambda: query(base, expr)["data"]["result"], 60, expr)
         yield base
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(procs)
         app.stop()
 
 

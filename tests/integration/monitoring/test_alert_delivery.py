@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from conftest import free_port, project_env
-from lib.monitoring import Process, SmtpSink, WebhookReceiver, http_get_json, need, render, wait_for
-from lib.redfire_app_exporter import start as start_app
+from tests.conftest import free_port, project_env
+from tests.lib.monitoring import Process, SmtpSink, WebhookReceiver, http_get_json, need, render, wait_for
+from tests.lib.redfire_app_exporter import start as start_app
 
 ENDPOINT = "/api/orders"
 

@@ -1,8 +1,8 @@
 """Bad input fails in the roles' preflight, before anything is written, with a message naming what to change."""
 import pytest
 
-from conftest import project_env
-from lib.monitoring import render
+from tests.conftest import project_env
+from tests.lib.monitoring import render
 
 CASES = {
     "target_without_port": (

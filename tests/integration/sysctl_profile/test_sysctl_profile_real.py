@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from ansible_collections.redfire.ops.plugins.module_utils import sysctl_profile as sp
-from conftest import run
+from tests.conftest import run
 
 KEYS = ("net.core.somaxconn", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_time")
 

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
-from conftest import run
+from tests.conftest import run
 
 PASSWORD = "Es-Secret-9"
 

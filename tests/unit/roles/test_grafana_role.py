@@ -15,7 +15,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from conftest import ROOT, run
+from tests.conftest import ROOT, run
 
 ROLE = ROOT / "roles" / "grafana"
 BOARDS = sorted((ROLE / "files" / "dashboards").glob("*.json"))

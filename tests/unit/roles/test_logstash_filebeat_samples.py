@@ -14,7 +14,7 @@ import pytest
 import yaml
 from pygrok import Grok
 
-from conftest import ROOT, run
+from tests.conftest import ROOT, run
 
 # (text, expected level or None when the line must not match, expected error tags)
 SAMPLES = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, run
+from tests.conftest import ROOT, run
 
 TESTS = Path(__file__).resolve().parent / "prometheus_rules"
 RENDER = ROOT / "tests" / "lib" / "render_monitoring.yml"

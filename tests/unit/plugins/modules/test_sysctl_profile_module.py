@@ -4,7 +4,7 @@ import json
 import sys
 import textwrap
 
-from conftest import run
+from tests.conftest import run
 
 PLAYBOOK = textwrap.dedent("""\
     - name: Exercise sysctl_profile on a fake tree
