@@ -185,6 +185,7 @@ def _badge(status, t):
 _TD = 'style="border:1px solid #dddddd;padding:4px 8px;text-align:left;vertical-align:top"'
 _TH = 'style="border:1px solid #dddddd;padding:4px 8px;text-align:left;background:#f2f2f2"'
 _TABLE = 'style="border-collapse:collapse;width:100%;font-size:13px;margin:8px 0 16px 0"'
+_H2 = '<h2 style="font-size:16px;margin:16px 0 4px 0">%s</h2>'
 
 
 def _value(check):
@@ -219,9 +220,9 @@ def report_html(report, redact=None):
     summary = [[_esc(h['name']), _badge(h['status'], t),
                 _esc(' / '.join('%s %d' % (_status_label(s, t), h['counts'][s]) for s in STATUSES))]
                for h in report['hosts']]
-    parts.append('<h2 style="font-size:16px;margin:16px 0 4px 0">%s</h2>' % _esc(t['summary']))
+    parts.append(_H2 % _esc(t['summary']))
     parts.append(_table([t['host'], t['status'], t['summary']], summary))
-    parts.append('<h2 style="font-size:16px;margin:16px 0 4px 0">%s</h2>' % _esc(t['problems']))
+    parts.append(_H2 % _esc(t['problems']))
     if report.get('problems'):
         parts.append(_table([t['host'], t['check'], t['status'], t['message']],
                             [[_esc(p['host']), _esc(p['check']), _badge(p['status'], t), _esc(p.get('message'))]
@@ -232,7 +233,7 @@ def report_html(report, redact=None):
         items = report.get(key) or []
         if not items:
             continue
-        parts.append('<h2 style="font-size:16px;margin:16px 0 4px 0">%s</h2>' % _esc(t[key]))
+        parts.append(_H2 % _esc(t[key]))
         if key == 'timeline':
             parts.append(_table([t['time'], t['host'], t['event']],
                                 [[_esc(i.get('time') if isinstance(i, dict) else ''),
@@ -241,8 +242,7 @@ def report_html(report, redact=None):
         else:
             parts.append('<ul>' + ''.join('<li>%s</li>' % _esc(i) for i in items) + '</ul>')
     for host in report['hosts']:
-        parts.append('<h2 style="font-size:16px;margin:16px 0 4px 0">%s %s %s</h2>'
-                     % (_esc(t['host']), _esc(host['name']), _badge(host['status'], t)))
+        parts.append(_H2 % ('%s %s %s' % (_esc(t['host']), _esc(host['name']), _badge(host['status'], t))))
         parts.append(_table([t['check'], t['status'], t['value'], t['warning'], t['critical'], t['message']],
                             [[_esc(c['name']), _badge(c['status'], t), _value(c), _esc(c.get('warning')),
                               _esc(c.get('critical')), _esc(c.get('message'))] for c in host['checks']]))

@@ -170,20 +170,6 @@ class Matcher(object):
                 lit = [x.lower() for x in lit]
             self.checks.append((name, tuple(lit) if lit else None, rx))
 
-    def categories_of(self, text, start, end):
-        """Categories matching text[start:end] (text is folded to lower case when ignore_case)."""
-        line = text[start:end]
-        out = []
-        for name, lits, rx in self.checks:
-            if lits is not None:
-                for lit in lits:
-                    if lit in line:
-                        out.append(name)
-                        break
-            elif rx.search(line):
-                out.append(name)
-        return out
-
 
 def _scoped(pattern):
     """``(?:pattern)``, with leading global inline flags such as ``(?i)`` turned into scoped ones."""
@@ -621,6 +607,7 @@ class Analyzer(object):
                 le = hit.end()
             pos = le + 1
             line = text[ls:le]
+            # The category test is inline, not a method: it runs for every candidate line.
             cats = []
             for name, lits, rx in checks:
                 if lits is not None:
