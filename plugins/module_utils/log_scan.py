@@ -19,9 +19,12 @@ How it stays fast and small:
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import copy
 import glob
 import os
+import pickle
 import re
+import threading
 import time
 import zlib
 from datetime import datetime, timedelta
@@ -45,6 +48,8 @@ DEFAULT_CATEGORIES = {
 BLOCK_SIZE = 1 << 20
 PROBE_SIZE = 1 << 16
 DEFAULT_MAX_LINE = 16 << 20
+PARALLEL_MIN_BYTES = 64 << 20  # below this a second process costs more than it saves
+MAX_AUTO_WORKERS = 4
 MAX_MESSAGE = 2048
 MAX_GROUPS = 10000
 _ROTATED_SUFFIX = re.compile(r'^(?:\.(\d+)|-(\d{8}(?:\d{2,6})?))(?:\.gz)?$')
@@ -169,6 +174,99 @@ class Matcher(object):
             if lit and ignore_case:
                 lit = [x.lower() for x in lit]
             self.checks.append((name, tuple(lit) if lit else None, rx))
+        self.classifier, self.classes = (None, None)
+        if self.mode == 'literal' and not _self_overlaps(self.needles[0]):
+            self.classifier, self.classes = _classifier(self.needles, self.checks)
+        self._names_of = {}
+
+    def names_of(self, mask):
+        """Category names of a bit mask (bit i = category i), in the order of the categories."""
+        names = self._names_of.get(mask)
+        if names is None:
+            names = self._names_of[mask] = tuple(n for i, n in enumerate(self.names) if mask >> i & 1)
+        return names
+
+    def candidates(self, text, end):
+        """Lines of text[:end] (folded when ignore_case) in some category: lists (starts, ends, category masks).
+
+        With the classifier every hit is one category literal (found by the needle's fast literal search, told
+        apart by look-arounds) and the per-line work is a few list operations; otherwise each candidate line of the
+        prefilter is tested against every category."""
+        starts, ends, masks = [], [], []
+        rfind, find = text.rfind, text.find
+        le = -1
+        if self.classifier is not None:
+            classes = self.classes
+            for hit in self.classifier.finditer(text, 0, end):
+                pos = hit.start()
+                if pos < le:
+                    masks[-1] |= classes[hit.lastindex]
+                    continue
+                le = find(b'\n', pos, end)
+                if le == -1:
+                    le = end
+                starts.append(rfind(b'\n', 0, pos) + 1)
+                ends.append(le)
+                masks.append(classes[hit.lastindex])
+            return starts, ends, masks
+        regex_mode = self.mode == 'regex'
+        checks = self.checks
+        for hit in self.line_finder.finditer(text, 0, end):
+            hs = hit.start()
+            if hs < le:
+                continue
+            ls = rfind(b'\n', 0, hs) + 1
+            if regex_mode:
+                le = find(b'\n', hs, end)
+                if le == -1:
+                    le = end
+            else:
+                le = hit.end()  # the prefilter's match runs to the end of the line
+            line = text[ls:le]
+            mask = 0
+            for bit, (_name, lits, rx) in enumerate(checks):
+                if lits is not None:
+                    if any(lit in line for lit in lits):
+                        mask |= 1 << bit
+                elif rx.search(line):
+                    mask |= 1 << bit
+            if mask:
+                starts.append(ls)
+                ends.append(le)
+                masks.append(mask)
+        return starts, ends, masks
+
+
+def _self_overlaps(needle):
+    """True when the needle's occurrences can overlap ('aa', 'abab'): finditer would step over some of them."""
+    return any(needle[k:] == needle[:len(needle) - k] for k in range(1, len(needle)))
+
+
+def _classifier(needles, checks):
+    """(regex, {group index: category bit}) finding every category literal at the needle they all share.
+
+    ``needle(?:(?<=pre+needle)(?=post)()|...)``: the scan runs at literal-search speed on the needle and the
+    look-arounds tell which literal is there. Only when every category is a set of literals and no two literals of
+    different categories can match at the same needle (else one alternative would hide the other): (None, None)."""
+    if len(needles) != 1 or any(lits is None for _n, lits, _rx in checks):
+        return None, None
+    needle = needles[0]
+    parts, classes, seen = [], {}, []
+    for bit, (_name, lits, _rx) in enumerate(checks):
+        for lit in lits:
+            at = lit.find(needle)
+            if at < 0:
+                return None, None
+            pre, post = lit[:at], lit[at + len(needle):]
+            for obit, opre, opost in seen:
+                if obit != bit and (pre.endswith(opre) or opre.endswith(pre)) and \
+                        (post.startswith(opost) or opost.startswith(post)):
+                    return None, None
+            seen.append((bit, pre, post))
+            ahead = b'(?=' + re.escape(post) + b')' if post else b''
+            parts.append(b'(?<=' + re.escape(pre + needle) + b')' + ahead + b'()')
+            classes[len(parts)] = 1 << bit
+    return re.compile(re.escape(needle) + b'(?:' + b'|'.join(parts) + b')'), classes
 
 
 def _scoped(pattern):
@@ -213,6 +311,18 @@ def _plain_blocks(f, size):
         yield data
 
 
+def _range_blocks(fd, start, stop, size):
+    """Blocks of the file descriptor from ``start`` to ``stop`` (None: to the end), by pread: workers that share
+    the descriptor do not share a file position."""
+    pos = start
+    while stop is None or pos < stop:
+        data = os.pread(fd, size if stop is None else min(size, stop - pos), pos)
+        if not data:
+            return
+        pos += len(data)
+        yield data
+
+
 def _gzip_blocks(f, size, warnings):
     """Decompressed blocks of a (multi-member) gzip file; a truncated or corrupt tail becomes a warning."""
     dec = zlib.decompressobj(31)
@@ -244,6 +354,65 @@ def _gzip_blocks(f, size, warnings):
         if out:
             yield out
         warnings.append('truncated gzip file: the compressed stream ended early; lines up to the cut were analysed')
+
+
+class _Ahead(object):
+    """Iterate ``blocks`` (a generator) in a thread, up to ``depth`` blocks ahead of the consumer.
+
+    zlib's inflate and file reads release the GIL, so a gzip file is decompressed on one core while it is scanned
+    on another. Memory: at most ``depth`` blocks wait. Closing (or leaving the ``with``) stops the thread."""
+
+    def __init__(self, blocks, depth=4):
+        self._blocks = blocks
+        self._items = []
+        self._cond = threading.Condition()
+        self._depth = depth
+        self._done = False
+        self._stop = False
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name='log_scan-reader')
+        self._thread.daemon = True
+
+    def _run(self):
+        try:
+            for data in self._blocks:
+                with self._cond:
+                    while len(self._items) >= self._depth and not self._stop:
+                        self._cond.wait()
+                    if self._stop:
+                        return
+                    self._items.append(data)
+                    self._cond.notify_all()
+        except BaseException as exc:  # pylint: disable=broad-except  # re-raised in the consumer
+            self._error = exc
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join()
+        self._blocks.close()
+
+    def __iter__(self):
+        while True:
+            with self._cond:
+                while not self._items and not self._done:
+                    self._cond.wait()
+                if not self._items:
+                    if self._error is not None:
+                        raise self._error
+                    return
+                data = self._items.pop(0)
+                self._cond.notify_all()
+            yield data
 
 
 # --------------------------------------------------------------------------------------------- discovery
@@ -301,8 +470,11 @@ class Analyzer(object):
 
     def __init__(self, matcher, keyfunc, ts_regex, since_key, until_key, seek_key=None, stop_key=None,
                  max_details=10, max_context_lines=20, top_messages=10, seek=True, max_line_bytes=DEFAULT_MAX_LINE,
-                 block_size=BLOCK_SIZE, tolerance=timedelta(seconds=60), probe_size=PROBE_SIZE):
+                 block_size=BLOCK_SIZE, tolerance=timedelta(seconds=60), probe_size=PROBE_SIZE, workers=1,
+                 parallel_min_bytes=PARALLEL_MIN_BYTES):
         self.m = matcher
+        self.workers = max(1, int(workers))
+        self.parallel_min = parallel_min_bytes
         self.probe = probe_size
         self.tolerance = tolerance
         self.floor = b''
@@ -325,6 +497,7 @@ class Analyzer(object):
         self.details = []
         self.groups = {}
         self.groups_dropped = 0
+        self._batch = []  # events waiting for grouping (see _flush_groups)
 
     # -- timestamps ------------------------------------------------------------------------------------
 
@@ -348,6 +521,18 @@ class Analyzer(object):
                 return ls, key, tm
             pos = ls - 1
         return None
+
+    def _first_key_in(self, buf, end):
+        """The first valid timestamp key in buf[:end], by the timestamp regex over the block (not line by line)."""
+        pos = 0
+        while True:
+            tm = self.ts.search(buf, pos, end)
+            if tm is None:
+                return None
+            key = self.keyf(tm)
+            if key is not None:
+                return key
+            pos = tm.end()
 
     def _first_key(self, buf, start, end):
         pos = start
@@ -443,7 +628,8 @@ class Analyzer(object):
                             (upper_bound is not None and upper_bound < self.seek_key):
                         fs['skipped_outside_window'] = True
                         return
-                self._scan_stream(_gzip_blocks(f, self.block, warnings), fs, 0, 1, ordered=False)
+                with _Ahead(_gzip_blocks(f, self.block, warnings)) as blocks:
+                    self._scan_stream(iter(blocks), fs, 0, 1, ordered=False)
                 return
             start = 0
             ordered = False
@@ -472,9 +658,8 @@ class Analyzer(object):
                         fs['seek_used'] = True
                         fs['seek_offset'] = start
             snapshot = self._snapshot()
-            f.seek(start)
             try:
-                self._scan_stream(_plain_blocks(f, self.block), fs, start, 1 if start == 0 else None, ordered=ordered)
+                self._scan_plain(f, fs, start, ordered)
             except _OrderBroken:
                 self._restore(snapshot)
                 for k in ('bytes_scanned', 'lines_scanned', 'errors'):
@@ -482,8 +667,103 @@ class Analyzer(object):
                 fs['seek_used'] = False
                 fs['seek_offset'] = 0
                 fs['order_broken'] = True
-                f.seek(0)
-                self._scan_stream(_plain_blocks(f, self.block), fs, 0, 1, ordered=False)
+                self._scan_plain(f, fs, 0, False)
+
+    # -- parallel scan of an uncompressed file -------------------------------------------------------------
+
+    def _scan_plain(self, f, fs, start, ordered):
+        """Scan an uncompressed file from ``start``: in one process, or split into ranges that start at event
+        starts (timestamped lines), so that no event crosses a range, scanned by forked workers and merged."""
+        size = os.fstat(f.fileno()).st_size
+        points = [start]
+        if self.workers > 1 and size - start >= max(self.parallel_min, 1):
+            step = (size - start) // self.workers
+            for i in range(1, self.workers if step > 0 else 1):
+                at = self._event_start_after(f.fileno(), start + i * step, size)
+                if at is not None and at > points[-1]:
+                    points.append(at)
+        numbered = start == 0
+        fs['workers'] = len(points)
+        if len(points) == 1:
+            f.seek(start)
+            self._scan_stream(_plain_blocks(f, self.block), fs, start, 1 if numbered else None, ordered=ordered)
+            return
+        fd = f.fileno()
+
+        def work(a, b):
+            worker = self._fresh()
+            sub = _new_file_stats(fs['path'])
+            try:
+                worker._scan_stream(_range_blocks(fd, a, b, self.block), sub, a, 1 if numbered else None, ordered)
+            except _OrderBroken:
+                return None
+            return {'counts': worker.counts, 'events': worker.events, 'details': worker.details,
+                    'groups': worker.groups, 'groups_dropped': worker.groups_dropped, 'fs': sub}
+
+        results = _in_parallel(work, list(zip(points, points[1:] + [None])))
+        if any(r is None for r in results):
+            raise _OrderBroken()
+        self._merge(results, fs, numbered)
+
+    def _event_start_after(self, fd, pos, size):
+        """Offset of the first timestamped line that starts after ``pos`` (within 16 probe sizes), or None."""
+        data = os.pread(fd, self.probe * 16, pos - 1)
+        ls = data.find(b'\n') + 1
+        while ls:
+            le = data.find(b'\n', ls)
+            if le == -1:
+                return None
+            if self._key(data, ls, le)[0] is not None:
+                return pos - 1 + ls if pos - 1 + ls < size else None
+            ls = le + 1
+        return None
+
+    def _fresh(self):
+        """This analyzer's settings with empty accumulators (a worker's)."""
+        worker = copy.copy(self)
+        worker.counts = dict((n, 0) for n in self.m.names)
+        worker.events = 0
+        worker.details = []
+        worker.groups = {}
+        worker.groups_dropped = 0
+        worker._batch = []
+        return worker
+
+    def _merge(self, results, fs, numbered):
+        """Add the workers' results, in file order, as if one process had scanned the ranges one after another."""
+        lines_before = 0
+        for res in results:
+            sub = res['fs']
+            for name, count in res['counts'].items():
+                self.counts[name] += count
+            self.events += res['events']
+            for detail in res['details'][:max(0, self.max_details - len(self.details))]:
+                if numbered and detail['line'] is not None:
+                    detail['line'] += lines_before
+                self.details.append(detail)
+            lines_before += sub['lines_scanned']
+            groups = self.groups
+            for norm, grp in res['groups'].items():
+                mine = groups.get(norm)
+                if mine is None:
+                    if len(groups) >= MAX_GROUPS:
+                        self.groups_dropped += grp[0]
+                        continue
+                    groups[norm] = grp
+                    continue
+                mine[0] += grp[0]
+                mine[1] = min(mine[1], grp[1])
+                mine[2] = max(mine[2], grp[2])
+                mine[4] |= grp[4]
+            self.groups_dropped += res['groups_dropped']
+            for k in ('bytes_scanned', 'lines_scanned', 'errors', 'long_lines_truncated'):
+                fs[k] += sub[k]
+            fs['warnings'].extend(sub['warnings'])
+            fs['stopped_early'] = fs['stopped_early'] or sub['stopped_early']
+            if sub['last_time'] is not None and (fs['last_time'] is None or sub['last_time'] > fs['last_time']):
+                fs['last_time'] = sub['last_time']
+        if numbered:
+            fs['first_time'] = next((r['fs']['first_time'] for r in results if r['fs']['first_time']), None)
 
     def _newline_after(self, f, offset):
         f.seek(offset - 1)
@@ -511,15 +791,16 @@ class Analyzer(object):
         self.counts, self.events, nd, self.groups, self.groups_dropped = snap
         self.groups = dict((k, v) for k, v in self.groups.items())
         del self.details[nd:]
+        del self._batch[:]
 
     def _scan_stream(self, blocks, fs, offset, line_no, ordered):
         """Scan a stream of blocks; ``offset``/``line_no`` are those of the first byte (line_no None after a seek)."""
         pieces = []
         pending = 0
         skipping = False
-        # event state: (event id, key, header text, header line number, categories seen)
-        st = {'hdr': None, 'event': None, 'cats': None, 'detail': None, 'group': None, 'ctx': None, 'cur': None}
-        first_done = False
+        # event state: header of the previous blocks, current event id and category mask, its detail and group
+        st = {'hdr': None, 'event': None, 'emask': 0, 'detail': None, 'group': None, 'entry': None, 'ctx': None}
+        first_done = line_no != 1  # the first timestamp of the file is looked for from its start on
         for data in blocks:
             if skipping:
                 nl = data.find(b'\n')
@@ -557,8 +838,8 @@ class Analyzer(object):
                 pieces, pending = [], 0
             else:
                 buf = data
-            if not first_done and line_no == 1:
-                fk = self._first_key(buf, 0, cut)
+            if not first_done:
+                fk = self._first_key_in(buf, cut)
                 if fk is not None:
                     fs['first_time'] = _s(fk)
                     first_done = True
@@ -577,105 +858,116 @@ class Analyzer(object):
             self._block(buf, len(buf), offset, line_no, fs, st, ordered)
 
     def _block(self, buf, end, offset, line_no, fs, st, ordered):
-        """Analyse the complete lines buf[:end]; returns the number of lines."""
+        """Analyse the complete lines buf[:end]; returns the number of lines.
+
+        The matcher lists the lines in some category (with a bit mask of their categories); per line the work is
+        its timestamp (or, for a continuation line, the header line before it), the window test and the event's
+        bookkeeping, on local variables. Counts are kept per category mask and message grouping is batched, both
+        resolved once per block."""
         m = self.m
-        text = buf.lower() if m.fold else buf
-        nlines = buf.count(b'\n', 0, end)
+        newlines = nlines = buf.count(b'\n', 0, end)
         if end and buf[end - 1:end] != b'\n':
             nlines += 1
         fs['bytes_scanned'] += end
         fs['lines_scanned'] += nlines
-        since, until = self.since, self.until
-        checks = m.checks
-        counts = self.counts
-        ts_search = self.ts.search
-        keyf = self.keyf
-        regex_mode = m.mode == 'regex'
-        pos = 0
         if st['ctx'] is not None:
             self._context(buf, 0, end, st)
-        for hit in m.line_finder.finditer(text, 0, end):
-            hs = hit.start()
-            if hs < pos:
-                continue
-            ls = text.rfind(b'\n', 0, hs) + 1
-            if regex_mode:
-                le = text.find(b'\n', hs, end)
-                if le == -1:
-                    le = end
-            else:
-                le = hit.end()
-            pos = le + 1
-            line = text[ls:le]
-            # The category test is inline, not a method: it runs for every candidate line.
-            cats = []
-            for name, lits, rx in checks:
-                if lits is not None:
-                    for lit in lits:
-                        if lit in line:
-                            cats.append(name)
-                            break
-                elif rx.search(line):
-                    cats.append(name)
-            if not cats:
-                continue
-            tm = ts_search(buf, ls, le)
+        starts, ends, masks = m.candidates(buf.lower() if m.fold else buf, end)
+        since, until = self.since, self.until
+        floor, ceiling, probed = self.floor, self.ceiling, self.probed_size
+        tsm, tss = self.ts.match, self.ts.search
+        keyf = self.keyf
+        batch = self._batch
+        grouping = self.top_n > 0
+        details = self.details
+        want_details = len(details) < self.max_details
+        by_mask = {}  # new category bits of an event -> how many times
+        new_events = 0
+        event, emask, detail, group, entry = st['event'], st['emask'], st['detail'], st['group'], st['entry']
+        h_ls = h_le = -1  # the last header line found in this buffer, its key and timestamp match
+        h_key = h_tm = None
+        for ls, le, mask in zip(starts, ends, masks):
+            tm = tsm(buf, ls, le) or tss(buf, ls, le)
             key = keyf(tm) if tm is not None else None
             if key is not None:
-                hdr = (offset + ls, key, ls, tm)
-                hdr_in_buf = True
+                h_ls, h_le, h_key, h_tm = ls, le, key, tm
             else:
-                cur = st['cur']
-                # the usual case: a trace line of the event just counted, nothing timestamped in between
-                if cur is not None and cur[4] is buf and ts_search(buf, cur[5], ls) is None:
-                    found = (cur[2], cur[1], cur[3])
-                else:
+                # a continuation line: its event is the last timestamped line before it
+                if h_ls < 0 or tss(buf, h_le, ls) is not None:
                     found = self._last_header(buf, ls, 0)
-                if found is not None:
-                    hls, key, tm = found
-                    hdr = (offset + hls, key, hls, tm)
-                    hdr_in_buf = True
+                    if found is None:
+                        h_ls = -1
+                    else:
+                        h_ls, h_key, h_tm = found
+                        h_le = buf.find(b'\n', h_ls, end)
+                        if h_le == -1:
+                            h_le = end
+                if h_ls >= 0:
+                    key = h_key
+                elif st['hdr'] is not None:
+                    key = st['hdr'][1]
                 else:
-                    hdr = st['hdr']
-                    hdr_in_buf = False
-                    if hdr is None:
-                        continue  # continuation lines before the first timestamp: no time, not counted
-                    key = hdr[1]
+                    continue  # continuation lines before the first timestamp: no time, not counted
+            eid = offset + h_ls if h_ls >= 0 else st['hdr'][0]
             # lines appended after the probes (a live log) may be newer than the probed last timestamp
-            if ordered and (key < self.floor or (key > self.ceiling and hdr[0] < self.probed_size)):
+            if ordered and (key < floor or (key > ceiling and eid < probed)):
                 raise _OrderBroken()
             if (since is not None and key < since) or (until is not None and key > until):
                 continue
-            eid = hdr[0]
-            if hdr_in_buf:
-                hle = buf.find(b'\n', hdr[2], end)
-                st['cur'] = hdr + (buf, end if hle == -1 else hle)
-            if st['event'] != eid:
-                st['event'] = eid
-                st['cats'] = set(cats)
-                st['detail'] = None
-                st['group'] = None
-                new = cats
-                self.events += 1
-                self._new_event(buf, end, offset, line_no, fs, st, hdr, hdr_in_buf, cats)
+            if event != eid:
+                event, emask, new = eid, mask, mask
+                new_events += 1
+                if h_ls >= 0:
+                    raw = None
+                    t0, t1 = h_tm.start() - h_ls, h_tm.end() - h_ls
+                    hline = -1
+                else:
+                    raw, t0, t1, hline = st['hdr'][3]
+                detail = group = entry = None
+                if want_details:
+                    if raw is None:
+                        raw = buf[h_ls:min(h_le, h_ls + MAX_MESSAGE)]
+                        hline = None if line_no is None else line_no + buf.count(b'\n', 0, h_ls)
+                    names = m.names_of(mask)
+                    detail = {'time': _s(key), 'type': names[0], 'types': list(names),
+                              'message': raw.decode('utf-8', 'replace').strip(), 'continuation': [],
+                              'file': fs['path'], 'line': hline, 'offset': eid}
+                    details.append(detail)
+                    want_details = len(details) < self.max_details
+                    if self.max_context > 0:
+                        st['ctx'] = [h_le + 1 if h_ls >= 0 else 0, detail]
+                if grouping:
+                    if raw is None:  # the message without its timestamp; the line itself only for new groups
+                        source = buf[h_ls + t1:min(h_le, h_ls + MAX_MESSAGE)] if t0 == 0 else \
+                            buf[h_ls:h_ls + t0] + buf[h_ls + t1:min(h_le, h_ls + MAX_MESSAGE)]
+                        entry = [source, key, h_ls, mask]
+                    else:
+                        entry = [raw[:t0] + raw[t1:], key, raw, mask]
+                    batch.append(entry)
             else:
-                seen = st['cats']
-                new = [c for c in cats if c not in seen]
+                new = mask & ~emask
                 if not new:
                     continue
-                seen.update(new)
-                if st['detail'] is not None:
-                    st['detail']['types'].extend(new)
-                if st['group'] is not None:
-                    for c in new:
-                        if c not in st['group'][4]:
-                            st['group'][4].append(c)
-            for c in new:
-                counts[c] += 1
-            fs['errors'] += len(new)
+                emask |= new
+                if detail is not None:
+                    detail['types'].extend(m.names_of(new))
+                if group is not None:
+                    group[4] |= new
+                elif entry is not None:
+                    entry[3] |= new
+            by_mask[new] = by_mask.get(new, 0) + 1
             if st['ctx'] is not None and st['ctx'][0] is not None:
                 self._context(buf, st['ctx'][0], end, st)
-        st['cur'] = None  # it refers to this buffer: do not keep the buffer alive
+        self.events += new_events
+        counts = self.counts
+        for mask, times in by_mask.items():
+            names = m.names_of(mask)
+            for name in names:
+                counts[name] += times
+            fs['errors'] += times * len(names)
+        if grouping and batch:
+            group = self._flush_groups(buf, end, entry)
+        st['event'], st['emask'], st['detail'], st['group'], st['entry'] = event, emask, detail, group, None
         # remember the last header of this block for continuation lines in the next one
         found = self._last_header(buf, end, 0) if end else None
         if found is not None:
@@ -683,7 +975,7 @@ class Analyzer(object):
             hle = buf.find(b'\n', hls, end)
             if hle == -1:
                 hle = end
-            hline = None if line_no is None else line_no + buf.count(b'\n', 0, hls)
+            hline = None if line_no is None else line_no + newlines - buf.count(b'\n', hls, end)
             st['hdr'] = (offset + hls, key, None, (buf[hls:min(hle, hls + MAX_MESSAGE)], tm.start() - hls,
                                                    tm.end() - hls, hline))
             if fs['last_time'] is None or key > fs['last_time'].encode('ascii'):
@@ -692,51 +984,37 @@ class Analyzer(object):
                 raise _OrderBroken()
         return nlines
 
-    def _new_event(self, buf, end, offset, line_no, fs, st, hdr, hdr_in_buf, cats):
-        if hdr_in_buf:
-            hls = hdr[2]
-            hle = buf.find(b'\n', hls, end)
-            if hle == -1:
-                hle = end
-            raw = buf[hls:min(hle, hls + MAX_MESSAGE)]
-            tm = hdr[3]
-            t0, t1 = tm.start() - hls, tm.end() - hls
-            hline = -1
-        else:
-            raw, t0, t1, hline = hdr[3]
-            hle = -1
-        key = hdr[1]
-        if len(self.details) < self.max_details:
-            if hline == -1:
-                hline = None if line_no is None else line_no + buf.count(b'\n', 0, hls)
-            msg = raw.decode('utf-8', 'replace').strip()
-            detail = {'time': _s(key), 'type': cats[0], 'types': list(cats), 'message': msg,
-                      'continuation': [], 'file': fs['path'], 'line': hline, 'offset': hdr[0]}
-            self.details.append(detail)
-            st['detail'] = detail
-            if self.max_context > 0:
-                st['ctx'] = [hle + 1 if hdr_in_buf else 0, detail]
-        if self.top_n > 0:
-            norm = raw[:t0] + raw[t1:]
-            norm = _NUM.sub(b'<n>', _HEX.sub(b'<id>', norm.strip()).translate(_DIGITS))[:512]
-            grp = self.groups.get(norm)
-            skey = key
+    def _flush_groups(self, buf, end, keep=None):
+        """Group the events batched by _block (entries [message source, key, example, mask]; the example is the
+        header's offset in ``buf`` or its bytes). The sources are normalised in three C-speed passes over the joined
+        batch, not one by one. Returns the group of batch entry ``keep`` (None when dropped)."""
+        batch = self._batch
+        normed = _NUM.sub(b'<n>', _HEX.sub(b'<id>', b'\n'.join([e[0] for e in batch])).translate(_DIGITS))
+        groups = self.groups
+        kept = None
+        for norm, entry in zip(normed.split(b'\n'), batch):
+            norm = norm.strip()[:512]
+            key = entry[1]
+            grp = groups.get(norm)
             if grp is None:
-                if len(self.groups) < MAX_GROUPS:
-                    grp = [0, skey, skey, raw, list(cats)]
-                    self.groups[norm] = grp
-                else:
+                if len(groups) >= MAX_GROUPS:
                     self.groups_dropped += 1
-            if grp is not None:
-                grp[0] += 1
-                if skey < grp[1]:
-                    grp[1] = skey
-                if skey > grp[2]:
-                    grp[2] = skey
-                for c in cats:
-                    if c not in grp[4]:
-                        grp[4].append(c)
-                st['group'] = grp
+                    continue
+                example = entry[2]
+                if not isinstance(example, bytes):
+                    le = buf.find(b'\n', example, end)
+                    example = buf[example:min(end if le == -1 else le, example + MAX_MESSAGE)]
+                grp = groups[norm] = [0, key, key, example, 0]
+            grp[0] += 1
+            if key < grp[1]:
+                grp[1] = key
+            if key > grp[2]:
+                grp[2] = key
+            grp[4] |= entry[3]
+            if entry is keep:
+                kept = grp
+        del batch[:]
+        return kept
 
     def _context(self, buf, pos, end, st):
         """Append the continuation lines from buf[pos:] to the pending detail (st['ctx'] = [pos, detail]).
@@ -762,7 +1040,73 @@ class Analyzer(object):
     def top_messages(self):
         items = sorted(self.groups.items(), key=lambda kv: (-kv[1][0], kv[1][1]))[:self.top_n]
         return [{'message': k.decode('utf-8', 'replace'), 'count': v[0], 'first_seen': _s(v[1]), 'last_seen': _s(v[2]),
-                 'example': v[3].decode('utf-8', 'replace').strip(), 'types': v[4]} for k, v in items]
+                 'example': v[3].decode('utf-8', 'replace').strip(), 'types': list(self.m.names_of(v[4]))}
+                for k, v in items]
+
+
+def _in_parallel(func, args_list):
+    """[func(*args) for args in args_list]: the first in this process, the others in forked children that send
+    back their result pickled through a pipe. A fork that fails runs its share here; a child's exception is raised
+    here (OSError keeps its errno, so a file error is reported as one)."""
+    children = []
+    try:
+        for args in args_list[1:]:
+            try:
+                rfd, wfd = os.pipe()
+                pid = os.fork()
+            except OSError:
+                children.append((None, args))
+                continue
+            if pid == 0:  # the child: compute, send, and leave without running the parent's exit handlers
+                code = 0
+                try:
+                    os.close(rfd)
+                    try:
+                        out = pickle.dumps((True, func(*args)), 2)
+                    except OSError as exc:
+                        out = pickle.dumps((False, (exc.errno, exc.strerror, exc.filename)), 2)
+                    except BaseException as exc:  # pylint: disable=broad-except
+                        out = pickle.dumps((False, '%s: %s' % (exc.__class__.__name__, exc)), 2)
+                    view = memoryview(out)
+                    while view:
+                        view = view[os.write(wfd, view):]
+                except BaseException:  # pylint: disable=broad-except
+                    code = 1
+                finally:
+                    os._exit(code)
+            os.close(wfd)
+            children.append((pid, rfd))
+        results = [func(*args_list[0])]
+        while children:
+            pid, rfd = children.pop(0)
+            results.append(func(*rfd) if pid is None else _child_result(pid, rfd))
+        return results
+    finally:
+        for pid, rfd in children:  # only after an exception here: do not leave children behind
+            if pid is not None:
+                os.close(rfd)
+                os.waitpid(pid, 0)
+
+
+def _child_result(pid, rfd):
+    chunks = []
+    try:
+        while True:
+            data = os.read(rfd, 1 << 20)
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(rfd)
+        os.waitpid(pid, 0)
+    if not chunks:
+        raise RuntimeError('a log scan worker process ended without a result')
+    ok, value = pickle.loads(b''.join(chunks))
+    if ok:
+        return value
+    if isinstance(value, tuple):
+        raise OSError(*value)
+    raise RuntimeError('a log scan worker failed: %s' % value)
 
 
 def _minus(key, delta):
@@ -777,13 +1121,14 @@ def _new_file_stats(path):
     return {'path': path, 'status': 'scanned', 'error': None, 'warnings': [], 'size': None, 'compressed': False,
             'bytes_scanned': 0, 'lines_scanned': 0, 'errors': 0, 'first_time': None, 'last_time': None,
             'skipped_outside_window': False, 'seek_used': False, 'seek_offset': 0, 'probes': 0,
-            'order_broken': False, 'stopped_early': False, 'long_lines_truncated': 0}
+            'order_broken': False, 'stopped_early': False, 'long_lines_truncated': 0, 'workers': 1}
 
 
 def analyze(paths, hours=None, since=None, until=None, timezone='local', categories=None, ignore_case=True,
             timestamp_regex=None, timestamp_format=None, json_time_field=None, max_details=10,
             max_context_lines=20, top_messages=10, include_rotated=True, seek=True, order_tolerance=60,
-            max_line_bytes=DEFAULT_MAX_LINE, now=None, block_size=BLOCK_SIZE, probe_size=PROBE_SIZE):
+            max_line_bytes=DEFAULT_MAX_LINE, now=None, block_size=BLOCK_SIZE, probe_size=PROBE_SIZE, workers=0,
+            parallel_min_bytes=PARALLEL_MIN_BYTES):
     """Analyse ``paths`` and return the result dictionary (see the module's RETURN documentation).
 
     Raises LogScanError for bad options (its ``option`` names the option to fix)."""
@@ -793,7 +1138,7 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
     if not paths:
         raise LogScanError('paths', 'paths must list at least one file or glob')
     for name, val in (('max_details', max_details), ('max_context_lines', max_context_lines),
-                      ('top_messages', top_messages), ('order_tolerance', order_tolerance)):
+                      ('top_messages', top_messages), ('order_tolerance', order_tolerance), ('workers', workers)):
         if val is None or val < 0:
             raise LogScanError(name, '%s must be 0 or a positive number, got %r' % (name, val))
     tz = tz_from_name(timezone)
@@ -809,7 +1154,7 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
     an = Analyzer(matcher, keyf, ts_regex, since_key, until_key, seek_key, stop_key, max_details=max_details,
                   max_context_lines=max_context_lines, top_messages=top_messages, seek=seek,
                   max_line_bytes=max_line_bytes, block_size=block_size, tolerance=tol,
-                  probe_size=probe_size)
+                  probe_size=probe_size, workers=workers or auto_workers(), parallel_min_bytes=parallel_min_bytes)
     families, missing = expand_paths(paths, include_rotated)
     files = []
     for spec in missing:
@@ -860,10 +1205,20 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
             'seconds': round(elapsed, 6),
             'mb_per_second': round(scanned / 1e6 / elapsed, 1) if elapsed > 0 else None,
             'prefilter': matcher.mode,
+            'workers': an.workers,
             'message_groups_dropped': an.groups_dropped,
         },
         'generated_at': now_in(tz).strftime(KEY_FORMAT),
     }
+
+
+def auto_workers():
+    """Worker processes for ``workers: 0``: the CPUs this process may run on, at most MAX_AUTO_WORKERS."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_AUTO_WORKERS))
 
 
 def _first_key_of(an, path):

@@ -277,6 +277,7 @@ def test_file_truncated_or_rotated_while_being_read(tmp_path, monkeypatch):
     (dict(hours=0, since=None, until=None), 'hours', 'positive'),
     (dict(hours=2, since='-1h'), 'hours', 'not both'),
     (dict(max_details=-1), 'max_details', 'positive'),
+    (dict(workers=-2), 'workers', 'positive'),
     (dict(timestamp_regex='(', timestamp_format=None), 'timestamp_regex', 'not a valid'),
     (dict(json_time_field='ts', timestamp_format='%Y'), 'json_time_field', 'cannot be combined'),
     (dict(timestamp_format='%Y-%m-%d %Q'), 'timestamp_format', '%Q'),
@@ -401,3 +402,73 @@ def test_live_log_growing_during_the_scan_keeps_the_seek(tmp_path, monkeypatch):
     fs = res['files'][0]
     assert fs['seek_used'] and not fs['order_broken']
     assert res['error_counts']['system_error'] == len([i for i in range(2940, 3000) if i % 7 == 0]) + 1
+
+
+def test_classifier_only_where_one_literal_per_needle_position(tmp_path):
+    """The default categories are told apart by look-arounds at the shared needle; overlapping literals of
+    different categories (or a needle whose occurrences overlap) go line by line, with the same counts."""
+    assert log_scan.Matcher(log_scan.DEFAULT_CATEGORIES).classifier is not None
+    overlapping = {'db': 'DatabaseError', 'base': 'BaseError|DataBase'}
+    m = log_scan.Matcher(overlapping)
+    assert m.mode == 'literal' and m.classifier is None
+    log = _write(tmp_path / 'a.log', b'2024-05-01 08:10:00 DatabaseError\n2024-05-01 08:11:00 BaseError\n')
+    assert _analyze([log], categories=overlapping)['error_counts'] == {'db': 1, 'base': 2}
+    assert log_scan.Matcher({'a': 'xabab', 'b': 'ababy'}).classifier is None  # 'abab' overlaps itself
+    separate = {'a': 'fooError', 'b': 'barError'}
+    assert log_scan.Matcher(separate).classifier is not None
+    log = _write(tmp_path / 'b.log', b'2024-05-01 08:10:00 barerror FOOERROR\n2024-05-01 08:11:00 error\n')
+    assert _analyze([log], categories=separate)['error_counts'] == {'a': 1, 'b': 1}
+
+
+def _square_or_fail(x):
+    if x == 3:
+        raise OSError(13, 'Permission denied', '/var/log/x')
+    return x * x
+
+
+def test_workers_return_in_order_and_report_errors(monkeypatch):
+    assert log_scan._in_parallel(_square_or_fail, [(1,), (2,), (4,)]) == [1, 4, 16]
+    with pytest.raises(OSError) as err:
+        log_scan._in_parallel(_square_or_fail, [(1,), (3,), (4,)])
+    assert err.value.errno == 13 and err.value.filename == '/var/log/x'
+
+    def no_fork():
+        raise OSError(11, 'Resource temporarily unavailable')
+    monkeypatch.setattr(log_scan.os, 'fork', no_fork)  # no process to spare: the shares run here
+    assert log_scan._in_parallel(_square_or_fail, [(1,), (2,), (5,)]) == [1, 4, 25]
+
+
+def test_parallel_scan_of_a_large_file_equals_the_sequential_one(tmp_path):
+    """Several ranges, events whose traces cross the split points, details with line numbers, groups."""
+    body = []
+    for i in range(3000):
+        stamp = b'2024-05-01 08:%02d:%02d' % (i // 60 % 60, i % 60)
+        body.append(stamp + b' ERROR OrderError order=%d' % i if i % 7 == 0 else stamp + b' INFO ok %d' % i)
+        if i % 11 == 0:
+            body.append(b'Traceback (most recent call last):\n  RuntimeError: boom %d' % i)
+    log = _write(tmp_path / 'big.log', b'\n'.join(body) + b'\n')
+    one = _analyze([log], workers=1, parallel_min_bytes=0, max_details=50, block_size=4096)
+    four = _analyze([log], workers=4, parallel_min_bytes=0, max_details=50, block_size=4096)
+    assert four['files'][0]['workers'] == 4 and one['files'][0]['workers'] == 1
+    for key in ('error_counts', 'error_events', 'error_details', 'top_messages'):
+        assert four[key] == one[key], key
+    assert one['error_counts']['system_error'] > 0 and one['error_details'][-1]['line'] > 100
+    assert _analyze([log], workers=4)['files'][0]['workers'] == 1  # small files stay in one process
+
+
+def test_gzip_reader_thread_passes_errors_and_stops_early():
+    def failing():
+        yield b'one\n'
+        raise OSError(5, 'Input/output error')
+    with log_scan._Ahead(failing()) as blocks:
+        it = iter(blocks)
+        assert next(it) == b'one\n'
+        with pytest.raises(OSError):
+            next(it)
+
+    def endless():
+        while True:
+            yield b'x\n'
+    with log_scan._Ahead(endless(), depth=2) as blocks:
+        assert next(iter(blocks)) == b'x\n'
+    assert not blocks._thread.is_alive()
