@@ -156,6 +156,7 @@ def test_unreadable_inputs_are_reported_as_unprivileged_user(logs):
     ({'since': 'last tuesday'}, "since: since='last tuesday' is not a time"),
     ({'hours': 2, 'since': '-1h'}, 'mutually exclusive: hours|since'),
     ({'timezone': 'Mars/Olympus'}, "timezone: timezone 'Mars/Olympus' is not known"),
+    ({'workers': -1}, 'workers: workers must be 0 or a positive number, got -1'),
 ])
 def test_bad_options_fail_with_a_message_naming_the_option(logs, args, message):
     root, _events = logs
@@ -193,3 +194,33 @@ def test_playbook_registers_result_and_renders_with_the_filter(logs, tmp_path):
     text = out.read_text()
     assert text.startswith('RedFire system error analysis report\n')
     assert 'Analysis range: last 4 hours\nTotal errors: 24\n' in text
+
+
+def test_workers_split_a_large_file_and_agree_with_one_process(tmp_path):
+    """A 70 MB log (over the 64 MiB split threshold) through the module: two workers give the one-process result."""
+    start = datetime(2024, 5, 1)
+    minute = []
+    for i in range(600):
+        body = ('ERROR [db] DatabaseError: pool exhausted after %d ms' % i if i % 20 == 0 else
+                'ERROR [engine] unhandled exception in worker %d' % i if i % 20 == 7 else
+                'INFO [orders] order placed symbol=AAPL qty=%d price=%d.%02d venue=XNAS account=ACC-000%d' % (
+                    i, i, i % 100, i))
+        minute.append((i // 10, body + ('\nTraceback (most recent call last):\nRuntimeError: state %d' % i
+                                         if i % 20 == 7 else '')))
+    path = tmp_path / 'big.log'
+    with open(str(path), 'w') as f:
+        for m in range(1250):
+            t = start + timedelta(minutes=m)
+            f.write(''.join('%s %s\n' % ((t + timedelta(seconds=s)).strftime('%Y-%m-%d %H:%M:%S'), body)
+                            for s, body in minute))
+    assert path.stat().st_size > 64 << 20
+    args = {'paths': [str(path)], 'since': '2024-05-01 00:00:00', 'until': '2024-05-02 00:00:00',
+            'max_details': 5}
+    _p, _h, one = _module(dict(args, workers=1))
+    _p, _h, two = _module(dict(args, workers=2))
+    assert one['files'][0]['workers'] == 1 and two['files'][0]['workers'] == 2
+    assert one['error_counts'] == {'database_error': 30 * 1250, 'api_error': 0, 'trading_error': 0,
+                                   'system_error': 30 * 1250}
+    for key in ('error_counts', 'error_events', 'error_details', 'top_messages'):
+        assert two[key] == one[key], key
+    assert two['files'][0]['lines_scanned'] == one['files'][0]['lines_scanned'] == 1250 * (600 + 30 * 2)
