@@ -27,6 +27,7 @@ import re
 import threading
 import time
 import zlib
+from collections import Counter
 from datetime import datetime, timedelta
 
 from ansible_collections.redfire.ops.plugins.module_utils.log_time import (
@@ -56,6 +57,8 @@ _ROTATED_SUFFIX = re.compile(r'^(?:\.(\d+)|-(\d{8}(?:\d{2,6})?))(?:\.gz)?$')
 # message grouping: hex ids (0x.., 8+ hex digits, UUIDs) become <id>, then runs of digits become <n>
 _HEX = re.compile(rb'\b(?:0[xX][0-9a-fA-F]+|[0-9a-fA-F]{8,}(?:-[0-9a-fA-F]{4,})*)\b')
 _DIGITS = bytes.maketrans(b'0123456789', b'\x01' * 10)
+_ZERO_DIGITS = bytes.maketrans(b'0123456789', b'0' * 10)
+MAX_SHAPES = 1 << 16  # cached normalised messages (see _flush_groups)
 _NUM = re.compile(b'\x01+')
 
 
@@ -498,6 +501,7 @@ class Analyzer(object):
         self.groups = {}
         self.groups_dropped = 0
         self._batch = []  # events waiting for grouping (see _flush_groups)
+        self._norms = {}  # message shape -> normalised message
 
     # -- timestamps ------------------------------------------------------------------------------------
 
@@ -986,33 +990,61 @@ class Analyzer(object):
 
     def _flush_groups(self, buf, end, keep=None):
         """Group the events batched by _block (entries [message source, key, example, mask]; the example is the
-        header's offset in ``buf`` or its bytes). The sources are normalised in three C-speed passes over the joined
-        batch, not one by one. Returns the group of batch entry ``keep`` (None when dropped)."""
+        header's offset in ``buf`` or its bytes). Returns the group of batch entry ``keep`` (None when dropped).
+
+        The normalisation (hex ids, then digit runs) only looks at whether a character is a digit, never at which
+        one: a message with every digit turned into 0 (its *shape*, one translate over the joined batch) normalises
+        to the same text. So the regexes run once per shape not yet seen (cached), and the events are aggregated
+        per shape (counts, first/last key, categories) before they reach the groups."""
         batch = self._batch
-        normed = _NUM.sub(b'<n>', _HEX.sub(b'<id>', b'\n'.join([e[0] for e in batch])).translate(_DIGITS))
+        shapes = b'\n'.join([e[0] for e in batch]).translate(_ZERO_DIGITS).split(b'\n')
+        norms = self._norms
+        fresh = [x for x in set(shapes) if x not in norms]
+        if fresh:
+            if len(norms) + len(fresh) > MAX_SHAPES:
+                norms.clear()
+            normed = _NUM.sub(b'<n>', _HEX.sub(b'<id>', b'\n'.join(fresh)).translate(_DIGITS)).split(b'\n')
+            for shape, norm in zip(fresh, normed):
+                norms[shape] = norm.strip()[:512]
+        keys = [e[1] for e in batch]
+        times = Counter(shapes)
+        if keys == sorted(keys):  # the usual case: the first and the last key of a shape are its extremes
+            firsts = dict(zip(reversed(shapes), reversed(keys)))
+            lasts = dict(zip(shapes, keys))
+        else:
+            firsts, lasts = {}, {}
+            for shape, key in zip(shapes, keys):
+                if shape not in firsts or key < firsts[shape]:
+                    firsts[shape] = key
+                if shape not in lasts or key > lasts[shape]:
+                    lasts[shape] = key
+        masks = {}
+        for shape, mask in set(zip(shapes, [e[3] for e in batch])):
+            masks[shape] = masks.get(shape, 0) | mask
+        examples = dict(zip(reversed(shapes), reversed(batch)))
         groups = self.groups
         kept = None
-        for norm, entry in zip(normed.split(b'\n'), batch):
-            norm = norm.strip()[:512]
-            key = entry[1]
+        for shape in dict.fromkeys(shapes):  # in the order first seen, as one-by-one grouping would create them
+            norm = norms[shape]
             grp = groups.get(norm)
             if grp is None:
                 if len(groups) >= MAX_GROUPS:
-                    self.groups_dropped += 1
+                    self.groups_dropped += times[shape]
                     continue
-                example = entry[2]
+                example = examples[shape][2]
                 if not isinstance(example, bytes):
                     le = buf.find(b'\n', example, end)
                     example = buf[example:min(end if le == -1 else le, example + MAX_MESSAGE)]
-                grp = groups[norm] = [0, key, key, example, 0]
-            grp[0] += 1
-            if key < grp[1]:
-                grp[1] = key
-            if key > grp[2]:
-                grp[2] = key
-            grp[4] |= entry[3]
-            if entry is keep:
-                kept = grp
+                grp = groups[norm] = [0, firsts[shape], lasts[shape], example, 0]
+            grp[0] += times[shape]
+            if firsts[shape] < grp[1]:
+                grp[1] = firsts[shape]
+            if lasts[shape] > grp[2]:
+                grp[2] = lasts[shape]
+            grp[4] |= masks[shape]
+        if keep is not None:
+            at = len(batch) - 1 if batch[-1] is keep else [i for i, e in enumerate(batch) if e is keep][0]
+            kept = groups.get(norms[shapes[at]])
         del batch[:]
         return kept
 

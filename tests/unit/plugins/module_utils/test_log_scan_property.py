@@ -15,7 +15,17 @@ TS = re.compile(rb'(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})')
 CATEGORIES = dict(log_scan.DEFAULT_CATEGORIES)
 
 
-def reference(files, since, until, categories=None, ignore_case=True):
+HEX = re.compile(rb'\b(?:0[xX][0-9a-fA-F]+|[0-9a-fA-F]{8,}(?:-[0-9a-fA-F]{4,})*)\b')
+
+
+def normalise(header):
+    """The documented grouping of one event: its header line without the timestamp, ids and numbers replaced."""
+    m = TS.search(header)
+    text = (header[:m.start()] + header[m.end():]).strip()
+    return re.sub(rb'[0-9]+', b'<n>', HEX.sub(b'<id>', text))[:512].decode('utf-8', 'replace')
+
+
+def reference(files, since, until, categories=None, ignore_case=True, groups=None):
     categories = categories or CATEGORIES
     rxs = [(n, re.compile(p.encode(), re.I if ignore_case else 0)) for n, p in categories.items()]
     counts = dict((n, 0) for n in categories)
@@ -37,13 +47,16 @@ def reference(files, since, until, categories=None, ignore_case=True):
                 for n in hit:
                     counts[n] += 1
                 events_with_errors += bool(hit)
+                if hit and groups is not None:
+                    groups[normalise(lines[0])] = groups.get(normalise(lines[0]), 0) + 1
     return counts, events_with_errors, ordered
 
 
 WORDS = [b'DatabaseError', b'databaseerror', b'CONNECTIONERROR', b'APIError', b'HTTPError', b'TradingError',
          b'OrderError', b'SystemError', b'RuntimeError', b'runtimeerror', b'Error', b'ERROR', b'error:', b'INFO',
          b'order', b'Database', b'\x00\x00', b'\xff\xfe\xc3(', b'\xe9\x94\x99\xe8\xaf\xaf', b'\t', b'\r', b'x' * 40,
-         b'id=0x1f3a', b'42', b'Traceback (most recent call last):', b'  File "a.py", line 3']
+         b'id=0x1f3a', b'42', b'Traceback (most recent call last):', b'  File "a.py", line 3', b'c0ffee42d00d-12ab',
+         b'deadbeef', b'7a', b'x9']
 
 
 def _ts(i):
@@ -93,7 +106,11 @@ def test_any_order_full_scan_matches_reference(tmp_path_factory, lines, a, b, bl
     with gzip.open(str(d / 'copy.gz'), 'wb') as f:
         f.write(data)
     since, until = _window(a, b)
-    want, events, ordered = reference([data], since, until)
+    groups = {}
+    want, events, ordered = reference([data], since, until, groups=groups)
+    got = log_scan.analyze([str(d / 'app.log')], since=since, until=until, seek=False, include_rotated=False,
+                           block_size=block, top_messages=1000)
+    assert dict((t['message'], t['count']) for t in got['top_messages']) == groups
     sequential = None
     for path, seek, workers in ((d / 'app.log', False, 1), (d / 'app.log', False, 3), (d / 'app.log', True, 1),
                                 (d / 'app.log', True, 3), (d / 'copy.gz', False, 1)):
