@@ -205,8 +205,8 @@ def test_workers_split_a_large_file_and_agree_with_one_process(tmp_path):
                 'ERROR [engine] unhandled exception in worker %d' % i if i % 20 == 7 else
                 'INFO [orders] order placed symbol=AAPL qty=%d price=%d.%02d venue=XNAS account=ACC-000%d' % (
                     i, i, i % 100, i))
-        minute.append((i // 10, body + ('\nTraceback (most recent call last):\nRuntimeError: state %d' % i
-                                         if i % 20 == 7 else '')))
+        trace = '\nTraceback (most recent call last):\nRuntimeError: state %d' % i if i % 20 == 7 else ''
+        minute.append((i // 10, body + trace))  # ten lines a second
     path = tmp_path / 'big.log'
     with open(str(path), 'w') as f:
         for m in range(1250):
