@@ -24,6 +24,7 @@ import glob
 import os
 import pickle
 import re
+import sys
 import threading
 import time
 import zlib
@@ -394,6 +395,10 @@ class _Ahead(object):
                 self._cond.notify_all()
 
     def __enter__(self):
+        # The reader needs the GIL for a moment after each inflate; with the default 5 ms switch interval it
+        # would wait on the scanning thread that long every block (measured: 195 MB/s instead of 250 MB/s).
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._interval, 0.0005))
         self._thread.start()
         return self
 
@@ -403,6 +408,7 @@ class _Ahead(object):
             self._cond.notify_all()
         self._thread.join()
         self._blocks.close()
+        sys.setswitchinterval(self._interval)
 
     def __iter__(self):
         while True:
