@@ -25,7 +25,7 @@ description:
     over byte offsets, and stops after the window end. Out-of-order timestamps (beyond O(order_tolerance)) are
     detected and the file is then scanned from the start, so counts stay correct.
   - Rotated files whose time range lies outside the window are skipped without being scanned.
-  - A large uncompressed range (64 MiB or more) is split at event starts and scanned by O(workers) forked
+  - A large uncompressed range (16 MiB or more) is split at event starts and scanned by O(workers) forked
     processes whose results are merged in file order (the result is the one a single process gives); a gzip file
     is decompressed in a thread while it is scanned.
   - A missing or unreadable path is reported in C(files); the task fails only when no path could be read, or
@@ -137,7 +137,7 @@ options:
     default: 16777216
   workers:
     description:
-      - Processes that scan a large uncompressed file (64 MiB or more to read) in parallel.
+      - Processes that scan a large uncompressed file (16 MiB or more to read) in parallel.
       - V(0) uses the CPUs this task may run on, at most 4. V(1) scans in this process only, for example on a
         busy trading host where the analysis must not take a second core.
     type: int

@@ -197,7 +197,7 @@ def test_playbook_registers_result_and_renders_with_the_filter(logs, tmp_path):
 
 
 def test_workers_split_a_large_file_and_agree_with_one_process(tmp_path):
-    """A 70 MB log (over the 64 MiB split threshold) through the module: two workers give the one-process result."""
+    """A 20 MB log (over the 16 MiB split threshold) through the module: two workers give the one-process result."""
     start = datetime(2024, 5, 1)
     minute = []
     for i in range(600):
@@ -209,18 +209,18 @@ def test_workers_split_a_large_file_and_agree_with_one_process(tmp_path):
         minute.append((i // 10, body + trace))  # ten lines a second
     path = tmp_path / 'big.log'
     with open(str(path), 'w') as f:
-        for m in range(1250):
+        for m in range(350):
             t = start + timedelta(minutes=m)
             f.write(''.join('%s %s\n' % ((t + timedelta(seconds=s)).strftime('%Y-%m-%d %H:%M:%S'), body)
                             for s, body in minute))
-    assert path.stat().st_size > 64 << 20
+    assert path.stat().st_size > 16 << 20
     args = {'paths': [str(path)], 'since': '2024-05-01 00:00:00', 'until': '2024-05-02 00:00:00',
             'max_details': 5}
     _p, _h, one = _module(dict(args, workers=1))
     _p, _h, two = _module(dict(args, workers=2))
     assert one['files'][0]['workers'] == 1 and two['files'][0]['workers'] == 2
-    assert one['error_counts'] == {'database_error': 30 * 1250, 'api_error': 0, 'trading_error': 0,
-                                   'system_error': 30 * 1250}
+    assert one['error_counts'] == {'database_error': 30 * 350, 'api_error': 0, 'trading_error': 0,
+                                   'system_error': 30 * 350}
     for key in ('error_counts', 'error_events', 'error_details', 'top_messages'):
         assert two[key] == one[key], key
-    assert two['files'][0]['lines_scanned'] == one['files'][0]['lines_scanned'] == 1250 * (600 + 30 * 2)
+    assert two['files'][0]['lines_scanned'] == one['files'][0]['lines_scanned'] == 350 * (600 + 30 * 2)
