@@ -64,13 +64,22 @@ class LabHost:
     def exec(self, command, check=True):
         return run(["podman", "exec", self.name, "sh", "-c", command], check=check)
 
-    def start(self):
-        publish = []
-        if self.key:
+    def _run_container(self):
+        command = ["podman", "run", "-d", "--name", self.name, "--hostname", self.name, "--systemd=always",
+                   "--stop-timeout", "1", "--tmpfs", "/data:rw,size=1m,mode=0755"]
+        if not self.key:
+            run(command + [IMAGE, "/sbin/init"])
+            return
+        for attempt in range(3):  # a free port can be taken by a parallel test before podman binds it
             self.ssh_port = free_port()
-            publish = ["--publish", "127.0.0.1:%d:22" % self.ssh_port]
-        run(["podman", "run", "-d", "--name", self.name, "--hostname", self.name, "--systemd=always",
-             "--stop-timeout", "1", "--tmpfs", "/data:rw,size=1m,mode=0755"] + publish + [IMAGE, "/sbin/init"])
+            proc = run(command + ["--publish", "127.0.0.1:%d:22" % self.ssh_port, IMAGE, "/sbin/init"],
+                       check=attempt == 2)
+            if proc.returncode == 0:
+                return
+            self.remove()
+
+    def start(self):
+        self._run_container()
         deadline = time.monotonic() + 90
         state = ""
         while time.monotonic() < deadline:
