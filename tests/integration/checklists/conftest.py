@@ -1,7 +1,13 @@
 """Three lab hosts for the checklist playbooks: podman systemd containers started in parallel, shared by the
 module (one set for all tests of a module), each with a small tmpfs at /data, a unit redfire-app.service,
-application logs in /var/log/redfire and node_exporter's textfile directory."""
+application logs in /var/log/redfire and node_exporter's textfile directory.
+
+Ansible reaches them over real SSH, as in production: each container's sshd is published on
+127.0.0.1:<free port>, root logs in with a per-run ed25519 key, pipelining on, one ControlPersist master per
+host. `connection="podman"` reaches them with `podman exec` instead (containers.podman.podman)."""
+import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from tests.conftest import ROOT, project_env, run
+from tests.conftest import ROOT, free_port, project_env, run
 from tests.lib.containers import IMAGE
 
 APP_UNIT = """[Unit]
@@ -26,18 +32,54 @@ PREPARE = (
     "systemctl daemon-reload && systemctl enable --now redfire-app.service >/dev/null 2>&1 && "
     "echo \"$(date '+%Y-%m-%d %H:%M:%S') INFO started\" > /var/log/redfire/app.log"
 )
+# the run's public key on stdin; sshd (enabled in the image) lets root in with it
+AUTHORIZE = "umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys && systemctl is-active --quiet ssh"
+
+
+class SshKey:
+    """A per-run ed25519 key pair and the directory of the SSH control sockets, in a short temp dir (a socket
+    path must stay under ~100 characters)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="rfssh-", dir="/tmp")
+        self.private = "%s/id_ed25519" % self.dir
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "redfire-lab", "-f", self.private])
+        with open(self.private + ".pub", encoding="utf-8") as fh:
+            self.public = fh.read()
+        self.control_dir = self.dir
+        self.ssh_args = ("-o ControlMaster=auto -o ControlPersist=60s -o ControlPath=%s/%%C "
+                         "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+                         % self.control_dir)
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class LabHost:
-    def __init__(self, name):
+    def __init__(self, name, key=None):
         self.name = name
+        self.key = key  # an SshKey: reached over SSH; None: over podman exec
+        self.ssh_port = None
 
     def exec(self, command, check=True):
         return run(["podman", "exec", self.name, "sh", "-c", command], check=check)
 
+    def _run_container(self):
+        command = ["podman", "run", "-d", "--name", self.name, "--hostname", self.name, "--systemd=always",
+                   "--stop-timeout", "1", "--tmpfs", "/data:rw,size=1m,mode=0755"]
+        if not self.key:
+            run(command + [IMAGE, "/sbin/init"])
+            return
+        for attempt in range(3):  # a free port can be taken by a parallel test before podman binds it
+            self.ssh_port = free_port()
+            proc = run(command + ["--publish", "127.0.0.1:%d:22" % self.ssh_port, IMAGE, "/sbin/init"],
+                       check=attempt == 2)
+            if proc.returncode == 0:
+                return
+            self.remove()
+
     def start(self):
-        run(["podman", "run", "-d", "--name", self.name, "--hostname", self.name, "--systemd=always",
-             "--stop-timeout", "1", "--tmpfs", "/data:rw,size=1m,mode=0755", IMAGE, "/sbin/init"])
+        self._run_container()
         deadline = time.monotonic() + 90
         state = ""
         while time.monotonic() < deadline:
@@ -48,32 +90,61 @@ class LabHost:
         else:
             raise AssertionError("systemd in %s did not finish booting: %s" % (self.name, state))
         run(["podman", "exec", self.name, "sh", "-c", PREPARE, "prepare", APP_UNIT])
+        if self.key:
+            run(["podman", "exec", "-i", self.name, "sh", "-c", AUTHORIZE], input=self.key.public)
         return self
 
+    def hostvars(self):
+        """How Ansible reaches this host."""
+        if not self.key:
+            return {"ansible_connection": "containers.podman.podman"}
+        return {"ansible_connection": "ansible.builtin.ssh", "ansible_host": "127.0.0.1",
+                "ansible_port": self.ssh_port, "ansible_user": "root",
+                "ansible_ssh_private_key_file": self.key.private, "ansible_ssh_args": self.key.ssh_args,
+                "ansible_pipelining": True}
+
+    def close_connection(self):
+        """End this host's SSH ControlPersist master, if any: the next playbook run connects afresh."""
+        if self.key:
+            subprocess.run(["ssh", "-o", "ControlPath=%s/%%C" % self.key.control_dir, "-O", "exit", "-p",
+                            str(self.ssh_port), "root@127.0.0.1"], capture_output=True, check=False)
+
     def remove(self):
+        self.close_connection()
         subprocess.run(["podman", "rm", "-f", "-t", "1", self.name], env=project_env(), capture_output=True,
                        check=False)
 
 
-def start_hosts(purpose, count):
+def start_hosts(purpose, count, connection="ssh"):
+    """Start `count` lab hosts in parallel; `connection` "ssh" (default) or "podman". Stop them with stop_hosts."""
+    if connection not in ("ssh", "podman"):
+        raise ValueError("connection must be ssh or podman, not %r" % connection)
     token = uuid.uuid4().hex[:6]
-    hosts = [LabHost("redfire-it-%s-%s-%d" % (purpose, token, i)) for i in range(1, count + 1)]
+    key = SshKey() if connection == "ssh" else None
+    hosts = [LabHost("redfire-it-%s-%s-%d" % (purpose, token, i), key) for i in range(1, count + 1)]
     try:
         with ThreadPoolExecutor(max_workers=count) as pool:
             list(pool.map(LabHost.start, hosts))
     except BaseException:
-        for host in hosts:
-            host.remove()
+        stop_hosts(hosts)
         raise
     return hosts
 
 
+def stop_hosts(hosts):
+    """End the SSH masters, remove the containers and the key directory."""
+    for host in hosts:
+        host.remove()
+    for key in {id(h.key): h.key for h in hosts if h.key}.values():
+        key.remove()
+
+
 def write_inventory(path, hosts, **group_vars):
-    hv = {"ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3",
+    hv = {"ansible_python_interpreter": "/usr/bin/python3",
           "redfire_daily_services": ["redfire-app"], "redfire_daily_disk_mounts": ["/data"]}
     hv.update(group_vars)
     inventory = {"all": {"children": {
-        "lab": {"hosts": {h.name: {} for h in hosts}, "vars": hv},
+        "lab": {"hosts": {h.name: h.hostvars() for h in hosts}, "vars": hv},
         "control": {"hosts": {"localhost": {"ansible_connection": "local",
                                             "ansible_python_interpreter": str(ROOT / ".venv" / "bin" / "python")}}},
     }}}
@@ -85,5 +156,4 @@ def write_inventory(path, hosts, **group_vars):
 def lab_hosts():
     hosts = start_hosts("chk", 3)
     yield hosts
-    for host in hosts:
-        host.remove()
+    stop_hosts(hosts)
