@@ -42,10 +42,13 @@ def newest(report_dir, kind, ext):
 
 @pytest.fixture(scope="module")
 def faulty_lab(lab_hosts, tmp_path_factory):
-    """Healthy hosts 1 and 3; host 2 with its service stopped, /data filled, error lines in its log."""
+    """Healthy hosts 1 and 3; host 2 with its service stopped, /data filled, error lines in its log: two of them
+    from an hour ago in the file rotated since (app.log.1), which the last 24 hours must still count."""
     sick = lab_hosts[1]
     sick.exec("systemctl stop redfire-app && head -c 1000000 /dev/zero > /data/fill && "
-              "for i in 1 2 3 4; do echo \"$(date '+%Y-%m-%d %H:%M:%S') ERROR DatabaseError: connection refused $i\" "
+              "for i in 1 2; do echo \"$(date -d '-1 hour' '+%Y-%m-%d %H:%M:%S') ERROR DatabaseError: connection "
+              "refused $i\" >> /var/log/redfire/app.log.1; done && "
+              "for i in 3 4; do echo \"$(date '+%Y-%m-%d %H:%M:%S') ERROR DatabaseError: connection refused $i\" "
               ">> /var/log/redfire/app.log; done")
     inventory = write_inventory(tmp_path_factory.mktemp("inv") / "inventory.yml", lab_hosts, **COMMON)
     return lab_hosts, inventory
