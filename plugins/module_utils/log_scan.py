@@ -306,18 +306,9 @@ def _pure_literals(pattern, flags):
 
 # --------------------------------------------------------------------------------------------- readers
 
-def _plain_blocks(f, size):
-    read = f.read
-    while True:
-        data = read(size)
-        if not data:
-            return
-        yield data
-
-
 def _range_blocks(fd, start, stop, size):
-    """Blocks of the file descriptor from ``start`` to ``stop`` (None: to the end), by pread: workers that share
-    the descriptor do not share a file position."""
+    """Blocks of the file descriptor from ``start`` to ``stop`` (None: to the end, as it is when read), by pread:
+    workers that share the descriptor do not share a file position."""
     pos = start
     while stop is None or pos < stop:
         data = os.pread(fd, size if stop is None else min(size, stop - pos), pos)
@@ -501,13 +492,16 @@ class Analyzer(object):
         self.seek = seek
         self.max_line = max(int(max_line_bytes), 1024)
         self.block = block_size
-        self.counts = dict((n, 0) for n in matcher.names)
+        self._norms = {}  # message shape -> normalised message (a cache, shared with workers)
+        self._empty_accumulators()
+
+    def _empty_accumulators(self):
+        self.counts = dict((n, 0) for n in self.m.names)
         self.events = 0
         self.details = []
         self.groups = {}
         self.groups_dropped = 0
         self._batch = []  # events waiting for grouping (see _flush_groups)
-        self._norms = {}  # message shape -> normalised message
 
     # -- timestamps ------------------------------------------------------------------------------------
 
@@ -694,11 +688,10 @@ class Analyzer(object):
                     points.append(at)
         numbered = start == 0
         fs['workers'] = len(points)
-        if len(points) == 1:
-            f.seek(start)
-            self._scan_stream(_plain_blocks(f, self.block), fs, start, 1 if numbered else None, ordered=ordered)
-            return
         fd = f.fileno()
+        if len(points) == 1:
+            self._scan_stream(_range_blocks(fd, start, None, self.block), fs, start, 1 if numbered else None, ordered)
+            return
 
         def work(a, b):
             worker = self._fresh()
@@ -731,12 +724,7 @@ class Analyzer(object):
     def _fresh(self):
         """This analyzer's settings with empty accumulators (a worker's)."""
         worker = copy.copy(self)
-        worker.counts = dict((n, 0) for n in self.m.names)
-        worker.events = 0
-        worker.details = []
-        worker.groups = {}
-        worker.groups_dropped = 0
-        worker._batch = []
+        worker._empty_accumulators()
         return worker
 
     def _merge(self, results, fs, numbered):
@@ -752,19 +740,8 @@ class Analyzer(object):
                     detail['line'] += lines_before
                 self.details.append(detail)
             lines_before += sub['lines_scanned']
-            groups = self.groups
-            for norm, grp in res['groups'].items():
-                mine = groups.get(norm)
-                if mine is None:
-                    if len(groups) >= MAX_GROUPS:
-                        self.groups_dropped += grp[0]
-                        continue
-                    groups[norm] = grp
-                    continue
-                mine[0] += grp[0]
-                mine[1] = min(mine[1], grp[1])
-                mine[2] = max(mine[2], grp[2])
-                mine[4] |= grp[4]
+            for norm, (count, first, last, example, mask) in res['groups'].items():
+                self._add_group(norm, count, first, last, mask, lambda example=example: example)
             self.groups_dropped += res['groups_dropped']
             for k in ('bytes_scanned', 'lines_scanned', 'errors', 'long_lines_truncated'):
                 fs[k] += sub[k]
@@ -1028,31 +1005,39 @@ class Analyzer(object):
         for shape, mask in set(zip(shapes, [e[3] for e in batch])):
             masks[shape] = masks.get(shape, 0) | mask
         examples = dict(zip(reversed(shapes), reversed(batch)))
-        groups = self.groups
-        kept = None
+
+        def example_of(shape):
+            example = examples[shape][2]
+            if isinstance(example, bytes):
+                return example
+            le = buf.find(b'\n', example, end)
+            return buf[example:min(end if le == -1 else le, example + MAX_MESSAGE)]
+
         for shape in dict.fromkeys(shapes):  # in the order first seen, as one-by-one grouping would create them
-            norm = norms[shape]
-            grp = groups.get(norm)
-            if grp is None:
-                if len(groups) >= MAX_GROUPS:
-                    self.groups_dropped += times[shape]
-                    continue
-                example = examples[shape][2]
-                if not isinstance(example, bytes):
-                    le = buf.find(b'\n', example, end)
-                    example = buf[example:min(end if le == -1 else le, example + MAX_MESSAGE)]
-                grp = groups[norm] = [0, firsts[shape], lasts[shape], example, 0]
-            grp[0] += times[shape]
-            if firsts[shape] < grp[1]:
-                grp[1] = firsts[shape]
-            if lasts[shape] > grp[2]:
-                grp[2] = lasts[shape]
-            grp[4] |= masks[shape]
+            self._add_group(norms[shape], times[shape], firsts[shape], lasts[shape], masks[shape],
+                            lambda shape=shape: example_of(shape))
+        kept = None
         if keep is not None:
             at = len(batch) - 1 if batch[-1] is keep else [i for i, e in enumerate(batch) if e is keep][0]
-            kept = groups.get(norms[shapes[at]])
+            kept = self.groups.get(norms[shapes[at]])
         del batch[:]
         return kept
+
+    def _add_group(self, norm, count, first, last, mask, example):
+        """Add ``count`` events of the message ``norm`` (keys first..last, category mask) to the groups;
+        ``example()`` gives the example line of a new group. Beyond MAX_GROUPS new messages are dropped."""
+        grp = self.groups.get(norm)
+        if grp is None:
+            if len(self.groups) >= MAX_GROUPS:
+                self.groups_dropped += count
+                return
+            grp = self.groups[norm] = [0, first, last, example(), 0]
+        grp[0] += count
+        if first < grp[1]:
+            grp[1] = first
+        if last > grp[2]:
+            grp[2] = last
+        grp[4] |= mask
 
     def _context(self, buf, pos, end, st):
         """Append the continuation lines from buf[pos:] to the pending detail (st['ctx'] = [pos, detail]).
@@ -1092,7 +1077,7 @@ def _in_parallel(func, args_list):
             try:
                 rfd, wfd = os.pipe()
                 pid = os.fork()
-            except OSError:
+            except OSError:  # no process to spare: this share runs here, in turn
                 children.append((None, args))
                 continue
             if pid == 0:  # the child: compute, send, and leave without running the parent's exit handlers
@@ -1116,13 +1101,13 @@ def _in_parallel(func, args_list):
             children.append((pid, rfd))
         results = [func(*args_list[0])]
         while children:
-            pid, rfd = children.pop(0)
-            results.append(func(*rfd) if pid is None else _child_result(pid, rfd))
+            pid, pipe_or_args = children.pop(0)
+            results.append(func(*pipe_or_args) if pid is None else _child_result(pid, pipe_or_args))
         return results
     finally:
-        for pid, rfd in children:  # only after an exception here: do not leave children behind
+        for pid, pipe_or_args in children:  # only after an exception here: do not leave children behind
             if pid is not None:
-                os.close(rfd)
+                os.close(pipe_or_args)
                 os.waitpid(pid, 0)
 
 

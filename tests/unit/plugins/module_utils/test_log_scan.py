@@ -244,23 +244,23 @@ def test_file_truncated_or_rotated_while_being_read(tmp_path, monkeypatch):
     data = _minutes_log(datetime(2024, 5, 1), 2000, every=1)
     expected = log_scan.analyze([_write(tmp_path / 'ref.log', data)], since='2024-05-01', until='2024-05-03',
                                 block_size=4096)
-    real = log_scan._plain_blocks
+    real = log_scan._range_blocks
 
     def tamper(action):
-        def blocks(f, size):
-            for i, block in enumerate(real(f, size)):
+        def blocks(fd, start, stop, size):
+            for i, block in enumerate(real(fd, start, stop, size)):
                 yield block
                 if i == 1:
                     action()
         return blocks
 
     rot = _write(tmp_path / 'rot.log', data)
-    monkeypatch.setattr(log_scan, '_plain_blocks', tamper(lambda: (os.rename(rot, rot + '.1'), _write(rot, b''))))
+    monkeypatch.setattr(log_scan, '_range_blocks', tamper(lambda: (os.rename(rot, rot + '.1'), _write(rot, b''))))
     res = log_scan.analyze([rot], since='2024-05-01', until='2024-05-03', block_size=4096, include_rotated=False)
     assert res['error_counts'] == expected['error_counts']  # the open file keeps being read after the rename
 
     trunc = _write(tmp_path / 'trunc.log', data)
-    monkeypatch.setattr(log_scan, '_plain_blocks', tamper(lambda: os.truncate(trunc, 100)))
+    monkeypatch.setattr(log_scan, '_range_blocks', tamper(lambda: os.truncate(trunc, 100)))
     res = log_scan.analyze([trunc], since='2024-05-01', until='2024-05-03', block_size=4096, include_rotated=False)
     assert res['files'][0]['status'] == 'scanned'
     assert 0 < res['total_errors'] < expected['total_errors']
@@ -388,15 +388,15 @@ def test_live_log_growing_during_the_scan_keeps_the_seek(tmp_path, monkeypatch):
     start = datetime(2024, 5, 1)
     data = _minutes_log(start, 3000)
     log = _write(tmp_path / 'app.log', data)
-    real = log_scan._plain_blocks
+    real = log_scan._range_blocks
 
-    def blocks(f, size):
-        for i, block in enumerate(real(f, size)):
+    def blocks(fd, start, stop, size):
+        for i, block in enumerate(real(fd, start, stop, size)):
             if i == 0:
                 with open(log, 'ab') as out:  # a writer appends, hours later, while we read
                     out.write(b'2024-05-03 06:00:00 ERROR RuntimeError: appended while scanning\n')
             yield block
-    monkeypatch.setattr(log_scan, '_plain_blocks', blocks)
+    monkeypatch.setattr(log_scan, '_range_blocks', blocks)
     res = log_scan.analyze([log], since='2024-05-03 01:00:00', until='2024-05-03 07:00:00', probe_size=4096,
                            block_size=16384, include_rotated=False)
     fs = res['files'][0]
