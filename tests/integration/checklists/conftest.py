@@ -46,10 +46,10 @@ class SshKey:
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "redfire-lab", "-f", self.private])
         with open(self.private + ".pub", encoding="utf-8") as fh:
             self.public = fh.read()
-        self.control_dir = self.dir
-        self.ssh_args = ("-o ControlMaster=auto -o ControlPersist=60s -o ControlPath=%s/%%C "
+        self.control_path = "%s/%%C" % self.dir  # one ControlPersist socket per host, named by ssh
+        self.ssh_args = ("-o ControlMaster=auto -o ControlPersist=60s -o ControlPath=%s "
                          "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
-                         % self.control_dir)
+                         % self.control_path)
 
     def remove(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -106,7 +106,7 @@ class LabHost:
     def close_connection(self):
         """End this host's SSH ControlPersist master, if any: the next playbook run connects afresh."""
         if self.key:
-            subprocess.run(["ssh", "-o", "ControlPath=%s/%%C" % self.key.control_dir, "-O", "exit", "-p",
+            subprocess.run(["ssh", "-o", "ControlPath=" + self.key.control_path, "-O", "exit", "-p",
                             str(self.ssh_port), "root@127.0.0.1"], capture_output=True, check=False)
 
     def remove(self):
