@@ -16,16 +16,11 @@ process alive.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import calendar
-import ctypes
-import ctypes.util
 import functools
-import http.client
 import math
 import os
 import re
 import socket
-import ssl
 import stat
 import subprocess
 import threading
@@ -43,7 +38,7 @@ STATUS_CODE = {'ok': 0, 'warning': 1, 'critical': 2, 'unknown': 3}
 SEVERITY = {'ok': 0, 'warning': 1, 'unknown': 2, 'critical': 3}
 
 SYSTEM_CHECKS = ('cpu', 'load', 'memory', 'swap', 'disk')
-CONFIGURED_CHECKS = ('network', 'services', 'processes', 'ports', 'http', 'postgresql', 'redis')
+CONFIGURED_CHECKS = ('network', 'services', 'processes', 'ports', 'http', 'postgresql', 'redis', 'logs')
 ALL_CHECKS = SYSTEM_CHECKS + CONFIGURED_CHECKS + ('time_sync',)
 # Checks that need psutil on the managed host.
 PSUTIL_CHECKS = ('cpu', 'memory', 'swap', 'disk', 'processes')
@@ -69,6 +64,13 @@ DEFAULT_CERT_CRITICAL_DAYS = 3.0
 DEFAULT_DB_WARNING = 0.5
 DEFAULT_DB_CRITICAL = 1.0
 MAX_BODY = 1024 * 1024
+# Log checks: the daily checklist's log file sizes and error lines of the last day.
+DEFAULT_LOG_HOURS = 24.0
+DEFAULT_LOG_SIZE_WARNING_MB = 500.0
+DEFAULT_LOG_SIZE_CRITICAL_MB = 2048.0
+DEFAULT_LOG_ERRORS_WARNING = 0.0
+DEFAULT_LOG_ERRORS_CRITICAL = 50.0
+DEFAULT_LOG_TIMEOUT = 60.0
 
 # File systems that never hold data worth a disk check.
 PSEUDO_FSTYPES = frozenset((
@@ -307,6 +309,9 @@ def disk_jobs(mounts, thresholds, timeout, dirs_only=False):
 
 def check_time_sync():
     """Kernel clock synchronisation state via adjtimex(2) (what timedatectl reports as NTPSynchronized)."""
+    import ctypes  # pylint: disable=import-outside-toplevel  # imported here: only this check needs it
+    import ctypes.util  # pylint: disable=import-outside-toplevel
+
     start = time.monotonic()
     try:
         libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True)
@@ -566,11 +571,16 @@ def cert_not_after(der):
     if tag == 0x17:                       # UTCTime YYMMDDHHMMSS
         year = int(text[:2])
         text = ('19' if year >= 50 else '20') + text
+    import calendar  # pylint: disable=import-outside-toplevel  # only HTTPS checks get here
     return calendar.timegm(time.strptime(text[:14], '%Y%m%d%H%M%S'))
 
 
 def _http(spec):
     """GET ``spec['url']`` once; returns [http result] or [http result, certificate result]."""
+    # imported here, not at the top: every health_check run would pay ~10 ms for them, most never need them
+    import http.client  # pylint: disable=import-outside-toplevel
+    import ssl  # pylint: disable=import-outside-toplevel
+
     name = spec['name']
     parts = urlsplit(spec['url'])
     warn, crit = spec.get('warning'), spec.get('critical')
@@ -770,6 +780,85 @@ def _db_timeout(kind, spec, elapsed, error):
                   '%s %s:%s: no answer within %ss' % (kind, spec['host'], spec['port'], _fmt(spec['timeout'])), elapsed)
 
 
+# --------------------------------------------------------------------------- logs
+
+
+def log_files(patterns):
+    """[(path, size)] of the regular files matching the globs (no symlinks, no hidden files), each once."""
+    import glob  # pylint: disable=import-outside-toplevel
+
+    seen = set()
+    files = []
+    for pattern in patterns:
+        for path in sorted(glob.glob(pattern)):
+            if path in seen or os.path.basename(path).startswith('.'):
+                continue
+            seen.add(path)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue  # rotated away meanwhile
+            if stat.S_ISREG(st.st_mode):
+                files.append((path, st.st_size))
+    return files
+
+
+def check_logs(spec, now=None):
+    """[log_size, log_errors]: the largest log file matching ``spec['paths']`` against its thresholds in MB, and the
+    error lines of the last ``spec['hours']`` in those files and their rotated siblings (redfire.ops.log_analysis's
+    core, one process: forking from the module's threads would be unsafe)."""
+    # imported here: the log scanner is the heaviest module_utils and most health_check runs do not scan logs
+    from ansible_collections.redfire.ops.plugins.module_utils.log_scan import (  # pylint: disable=import-outside-toplevel
+        LogScanError, analyze)
+
+    start = time.monotonic()
+    where = ', '.join(spec['paths'])
+    files = log_files(spec['paths'])
+    sw, sc = spec['size_warning_mb'], spec['size_critical_mb']
+    ew, ec = spec['errors_warning'], spec['errors_critical']
+    if not files:
+        none = 'no log files match %s' % where
+        elapsed = time.monotonic() - start
+        return [result('log_size', 'log_size', 'ok', 0.0, 'MB', sw, sc, none, elapsed),
+                result('log_errors', 'log_errors', 'ok', 0, '', ew, ec, none, elapsed)]
+    path, size = max(files, key=lambda f: f[1])
+    size_mb = round(size / 1048576.0, 2)
+    st = status_of(size_mb, sw, sc)
+    size_result = result('log_size', 'log_size', st, size_mb, 'MB', sw, sc,
+                         'largest log %s: %s; %d files match %s'
+                         % (path, _threshold_message(size_mb, ' MB', sw, sc, status=st), len(files), where),
+                         time.monotonic() - start)
+    scan_start = time.monotonic()
+    try:
+        scan = analyze([f[0] for f in files], hours=spec['hours'], categories=spec['categories'], include_rotated=True,
+                       workers=1, max_details=0, max_context_lines=0, top_messages=0, now=now)
+    except LogScanError as exc:  # normalize() validated the options; a file's contents cannot raise this
+        return [size_result, result('log_errors', 'log_errors', 'unknown', None, '', ew, ec,
+                                    'log scan failed: %s: %s' % (exc.option, exc), time.monotonic() - scan_start)]
+    total = scan['total_errors']
+    st = status_of(total, ew, ec)
+    by_category = ', '.join('%s=%d' % kv for kv in scan['error_counts'].items() if kv[1]) or 'none'
+    message = '%d error lines in the last %s h: %s' % (total, _fmt(spec['hours']), by_category)
+    if st != 'ok':
+        message += ' (%s)' % _threshold_message(total, '', ew, ec, status=st)
+    unread = ['%s' % f['error'] for f in scan['files'] if f['status'] in ('error', 'missing')]
+    if unread:
+        st = worst([st, 'unknown'])  # errors in the unread files may be missing from the count
+        message += '; not read: %s' % '; '.join(unread[:3]) + (' and %d more' % (len(unread) - 3) if len(unread) > 3 else '')
+    return [size_result, result('log_errors', 'log_errors', st, total, '', ew, ec, message,
+                                time.monotonic() - scan_start)]
+
+
+def logs_jobs(spec):
+    def on_timeout(elapsed, error):
+        why = ('log check failed: %s' % _error_text(error)) if error is not None else \
+            'log scan did not finish within %ss (raise logs.timeout, or shorten logs.hours)' % _fmt(spec['timeout'])
+        return [result(name, name, 'unknown', None, unit, w, c, why, elapsed or 0.0)
+                for name, unit, w, c in (('log_size', 'MB', spec['size_warning_mb'], spec['size_critical_mb']),
+                                         ('log_errors', '', spec['errors_warning'], spec['errors_critical']))]
+    return [(spec['timeout'], check_logs, (spec,), on_timeout)]
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -881,7 +970,8 @@ def normalize(params):
     else:
         selected = list(SYSTEM_CHECKS)
         for kind, option in (('network', 'network_targets'), ('services', 'services'), ('processes', 'processes'),
-                             ('ports', 'ports'), ('http', 'http'), ('postgresql', 'postgresql'), ('redis', 'redis')):
+                             ('ports', 'ports'), ('http', 'http'), ('postgresql', 'postgresql'), ('redis', 'redis'),
+                             ('logs', 'logs')):
             if p.get(option):
                 selected.append(kind)
     cfg['checks'] = selected
@@ -1012,8 +1102,47 @@ def normalize(params):
             if kind == 'redis' and spec.get('db') is not None:
                 spec['db'] = int(_num(spec['db'], '%s.db' % opt, 0, 65535))
             cfg[kind].append(spec)
+    cfg['logs'] = _logs(p.get('logs')) if p.get('logs') and 'logs' in selected else None
     _unique_names(cfg)
     return cfg
+
+
+def _logs(logs):
+    """The ``logs`` option, validated (its categories by the log scanner itself)."""
+    if not isinstance(logs, dict):
+        raise ConfigError('logs must be a dict with at least paths (a list of log files or globs)')
+    known = ('paths', 'hours', 'categories', 'size_warning_mb', 'size_critical_mb', 'errors_warning',
+             'errors_critical', 'timeout')
+    extra = sorted(set(logs) - set(known))
+    if extra:
+        raise ConfigError('logs: unknown key(s) %s; use %s' % (', '.join(map(str, extra)), ', '.join(known)))
+    paths = logs.get('paths')
+    if isinstance(paths, str):
+        paths = [paths]
+    if not paths or not isinstance(paths, list):
+        raise ConfigError('logs.paths must list at least one log file or glob, such as /var/log/redfire/*.log')
+    for i, path in enumerate(paths):
+        path = _nonempty(path, 'logs.paths[%d]' % i)
+        if not path.startswith('/'):
+            raise ConfigError('logs.paths[%d] must be an absolute path or glob, got %r' % (i, path))
+    spec = {'paths': list(paths)}
+    hours = logs.get('hours')
+    spec['hours'] = _num(DEFAULT_LOG_HOURS if hours is None else hours, 'logs.hours', 0, None, low_open=True)
+    for wkey, ckey, wdefault, cdefault in (
+            ('size_warning_mb', 'size_critical_mb', DEFAULT_LOG_SIZE_WARNING_MB, DEFAULT_LOG_SIZE_CRITICAL_MB),
+            ('errors_warning', 'errors_critical', DEFAULT_LOG_ERRORS_WARNING, DEFAULT_LOG_ERRORS_CRITICAL)):
+        given = dict((k, _num(logs[k], 'logs.%s' % k, 0)) for k in (wkey, ckey) if logs.get(k) is not None)
+        filled = _with_defaults({'warning': given.get(wkey), 'critical': given.get(ckey)}, wdefault, cdefault)
+        spec[wkey], spec[ckey] = _pair({wkey: filled['warning'], ckey: filled['critical']}, 'logs', wkey, ckey)
+    spec['timeout'] = _timeout(DEFAULT_LOG_TIMEOUT if logs.get('timeout') is None else logs['timeout'], 'logs.timeout')
+    from ansible_collections.redfire.ops.plugins.module_utils.log_scan import (  # pylint: disable=import-outside-toplevel
+        DEFAULT_CATEGORIES, LogScanError, Matcher)
+    spec['categories'] = dict(DEFAULT_CATEGORIES) if logs.get('categories') is None else logs['categories']
+    try:
+        Matcher(spec['categories'])
+    except LogScanError as exc:
+        raise ConfigError('logs.categories: %s' % exc)
+    return spec
 
 
 def _unique_names(cfg):
@@ -1023,6 +1152,8 @@ def _unique_names(cfg):
     named += [('http[%d].name' % i, h['name'] or h['url']) for i, h in enumerate(cfg['http'])]
     for kind in ('postgresql', 'redis'):
         named += [('%s[%d].name' % (kind, i), _db_name(kind, d)) for i, d in enumerate(cfg[kind])]
+    if cfg['logs']:
+        named += [('logs', 'log_size'), ('logs', 'log_errors')]
     for option, name in named:
         if name in seen:
             raise ConfigError('%s: the check name %r is already used by %s; give each check its own name'
@@ -1085,6 +1216,11 @@ def run_checks(cfg):
                 add(kind, db_jobs(kind, cfg[kind]))
             else:
                 skipped.append({'name': kind, 'reason': 'no %s servers given' % kind})
+    if 'logs' in selected:
+        if cfg['logs']:
+            add('logs', logs_jobs(cfg['logs']), flatten=True)
+        else:
+            skipped.append({'name': 'logs', 'reason': 'no logs given'})
     if 'services' in selected:
         if cfg['services']:
             units = cfg['services']

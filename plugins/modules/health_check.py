@@ -18,7 +18,7 @@ description:
     (CPU above 80%, memory above 85%, disk above 90% are warnings). The CPU is sampled over O(cpu_sample)
     seconds, never a blocking second.
   - Checks that need configuration (O(network_targets), O(services), O(processes), O(ports), O(http),
-    O(postgresql), O(redis)) run when that option is given, or when named in O(checks); a check named in
+    O(postgresql), O(redis), O(logs)) run when that option is given, or when named in O(checks); a check named in
     O(checks) without configuration is skipped and listed in RV(skipped), never failed. No remote host is
     contacted unless it is named in the options.
   - Network-bound checks and the C(statvfs) of every mount run concurrently, each with its own timeout, so
@@ -33,12 +33,12 @@ options:
   checks:
     description:
       - The checks to run. Default is C(cpu), C(load), C(memory), C(swap), C(disk) plus every check whose
-        option (O(network_targets), O(services), O(processes), O(ports), O(http), O(postgresql), O(redis)) is
-        given.
+        option (O(network_targets), O(services), O(processes), O(ports), O(http), O(postgresql), O(redis),
+        O(logs)) is given.
       - C(time_sync) (kernel clock synchronised by NTP/chrony, via C(adjtimex)) runs only when listed here.
     type: list
     elements: str
-    choices: [cpu, load, memory, swap, disk, network, services, processes, ports, http, postgresql, redis, time_sync]
+    choices: [cpu, load, memory, swap, disk, network, services, processes, ports, http, postgresql, redis, logs, time_sync]
   cpu_sample:
     description: Seconds over which CPU usage is sampled (0 to 5). V(0) compares with the previous call in the same process.
     type: float
@@ -288,6 +288,50 @@ options:
       critical:
         description: 'Latency in seconds above which the server is V(critical) (default V(1.0) or the warning value when higher).'
         type: float
+  logs:
+    description:
+      - The daily checklist's log checks, two results. C(log_size) is the largest regular file matching
+        O(logs.paths), in MB. C(log_errors) counts the error lines of the last O(logs.hours) in those files and in
+        their rotated siblings (C(app.log.1), C(app.log-20240101.gz)); rotated files outside the window are
+        skipped by their timestamps.
+      - Error lines are counted by the core of M(redfire.ops.log_analysis) (same categories, time stamps and
+        rotation handling), in this process only; its O(redfire.ops.log_analysis#module:workers) are not used,
+        because forking from the module's threads is unsafe. For a full analysis (messages, traces, a report) use
+        M(redfire.ops.log_analysis).
+      - No matching file is not a problem (both checks V(ok), value 0). A file that cannot be read makes
+        C(log_errors) V(unknown) unless it is V(critical) already.
+    type: dict
+    suboptions:
+      paths:
+        description: 'Absolute paths or shell globs of the log files (C(/var/log/redfire/*.log)). Hidden files and
+          symlinks are left out.'
+        type: list
+        elements: path
+        required: true
+      hours:
+        description: The window of C(log_errors), the last hours up to now (greater than 0).
+        type: float
+        default: 24
+      categories:
+        description: 'Error categories, name to regular expression, as O(redfire.ops.log_analysis#module:categories)
+          (default the guide''s four: database, API, trading and system errors).'
+        type: dict
+      size_warning_mb:
+        description: 'Size in MB of the largest file above which C(log_size) is V(warning) (default V(500)).'
+        type: float
+      size_critical_mb:
+        description: 'Size in MB above which C(log_size) is V(critical) (default V(2048)).'
+        type: float
+      errors_warning:
+        description: 'Error lines above which C(log_errors) is V(warning) (default V(0): any error line).'
+        type: float
+      errors_critical:
+        description: 'Error lines above which C(log_errors) is V(critical) (default V(50)).'
+        type: float
+      timeout:
+        description: Seconds the log checks may take (0 to 300) before both are V(unknown).
+        type: float
+        default: 60
   fail_on:
     description:
       - V(never) always succeeds (read RV(status)); V(warning) fails the task when the overall status is
@@ -306,6 +350,14 @@ options:
         C(redfire_health_check_value{check,kind,unit}), C(redfire_health_check_overall_status),
         C(redfire_health_check_last_run_timestamp_seconds).'
     type: path
+  textfile_missing_directory:
+    description:
+      - What to do when the directory of O(textfile) does not exist. V(fail) fails the task (in check mode it
+        only warns). V(skip) writes nothing and succeeds with RV(textfile_written) false, for playbooks that run
+        on hosts with and without node_exporter.
+    type: str
+    choices: [fail, skip]
+    default: fail
 requirements:
   - psutil (for the cpu, memory, swap, disk and processes checks)
   - psycopg2 or psycopg (for postgresql checks)
@@ -355,6 +407,16 @@ EXAMPLES = r'''
     fail_on: critical
     textfile: /var/lib/prometheus/node-exporter/redfire_health.prom
 
+- name: Daily checklist of a host, the textfile only where node_exporter is installed
+  redfire.ops.health_check:
+    services: [redfire-app]
+    logs:
+      paths: [/var/log/redfire/*.log]
+      hours: 24
+      errors_critical: 50
+    textfile: /var/lib/prometheus/node-exporter/redfire_health.prom
+    textfile_missing_directory: skip
+
 - name: Show a table of the results
   ansible.builtin.debug:
     msg: "{{ health.checks | redfire.ops.health_table }}"
@@ -379,7 +441,7 @@ checks:
     kind:
       description:
         - Check kind (C(cpu), C(load), C(memory), C(swap), C(disk), C(inodes), C(network), C(service), C(process),
-          C(port), C(http), C(certificate), C(postgresql), C(redis), C(time_sync)).
+          C(port), C(http), C(certificate), C(postgresql), C(redis), C(log_size), C(log_errors), C(time_sync)).
       type: str
       returned: always
     status:
@@ -391,7 +453,7 @@ checks:
       type: raw
       returned: always
     unit:
-      description: 'C(%), C(s), C(d) (days) or empty.'
+      description: 'C(%), C(s), C(d) (days), C(MB) or empty.'
       type: str
       returned: always
     warning:
@@ -446,7 +508,8 @@ health_status:
       type: str
       returned: always
 textfile_written:
-  description: Whether O(textfile) was written (false in check mode or without O(textfile)).
+  description: Whether O(textfile) was written (false in check mode, without O(textfile), or when its directory
+    is missing and O(textfile_missing_directory=skip)).
   returned: always
   type: bool
 '''
@@ -517,8 +580,19 @@ def argument_spec():
             warning=dict(type='float'),
             critical=dict(type='float'),
         )),
+        logs=dict(type='dict', options=dict(
+            paths=dict(type='list', elements='path', required=True),
+            hours=dict(type='float', default=core.DEFAULT_LOG_HOURS),
+            categories=dict(type='dict'),
+            size_warning_mb=dict(type='float'),
+            size_critical_mb=dict(type='float'),
+            errors_warning=dict(type='float'),
+            errors_critical=dict(type='float'),
+            timeout=dict(type='float', default=core.DEFAULT_LOG_TIMEOUT),
+        )),
         fail_on=dict(type='str', choices=['never', 'warning', 'critical'], default='never'),
         textfile=dict(type='path'),
+        textfile_missing_directory=dict(type='str', choices=['fail', 'skip'], default='fail'),
     )
 
 
@@ -548,13 +622,17 @@ def main():
     for check, lib in core.missing_libraries(cfg):
         module.fail_json(msg='%s (needed by the %s check)' % (missing_required_lib(lib), check), changed=False)
 
-    if params['textfile']:
-        reason = core.validate_textfile(params['textfile'], shape_only=module.check_mode)
+    textfile = params['textfile']
+    if textfile and params['textfile_missing_directory'] == 'skip' and \
+            not core.validate_textfile(textfile, shape_only=True) and not os.path.isdir(os.path.dirname(textfile)):
+        textfile = None  # node_exporter's textfile directory is not on this host
+    if textfile:
+        reason = core.validate_textfile(textfile, shape_only=module.check_mode)
         if reason:
             module.fail_json(msg='textfile: %s' % reason, changed=False)
-        if module.check_mode and core.validate_textfile(params['textfile']):
+        if module.check_mode and core.validate_textfile(textfile):
             module.warn('textfile: %s (check mode writes nothing; a real run fails unless an earlier task fixes it)'
-                        % core.validate_textfile(params['textfile']))
+                        % core.validate_textfile(textfile))
 
     try:
         res = core.run_checks(cfg)
@@ -563,11 +641,11 @@ def main():
 
     res['changed'] = False
     res['textfile_written'] = False
-    if params['textfile'] and not module.check_mode:
+    if textfile and not module.check_mode:
         try:
-            write_textfile(module, params['textfile'], core.render_textfile(res['status'], res['checks']))
+            write_textfile(module, textfile, core.render_textfile(res['status'], res['checks']))
         except (IOError, OSError) as exc:
-            module.fail_json(msg='textfile: cannot write %s: %s' % (params['textfile'], exc), **res)
+            module.fail_json(msg='textfile: cannot write %s: %s' % (textfile, exc), **res)
         res['textfile_written'] = True
 
     fail_on = params['fail_on']

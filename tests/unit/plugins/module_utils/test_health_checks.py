@@ -3,6 +3,7 @@ import datetime
 import json
 import os
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -181,7 +182,7 @@ def test_cert_not_after_matches_cryptography(tmp_path):
                 .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256()))
         der = cert.public_bytes(serialization.Encoding.DER)
         assert hc.cert_not_after(der) == int(cert.not_valid_after_utc.timestamp())
-    r = hc._cert_result('api', hc.ssl.PEM_cert_to_DER_cert(cert.public_bytes(serialization.Encoding.PEM).decode()),
+    r = hc._cert_result('api', ssl.PEM_cert_to_DER_cert(cert.public_bytes(serialization.Encoding.PEM).decode()),
                         {'cert_warning_days': 14, 'cert_critical_days': 3}, now=time.time() + 40001 * 86400)
     assert r['status'] == 'critical' and 'expired' in r['message'] and r['value'] < 0
 
@@ -296,3 +297,95 @@ print(json.dumps(res["checks"]))
     checks = json.loads(proc.stdout)
     assert [(c['name'], c['status']) for c in checks] == [('disk:/', 'unknown')]
     assert 'hung mount' in checks[0]['message']
+
+
+# --------------------------------------------------------------------------- logs
+
+def _line(when, text):
+    return '%s %s\n' % (when.strftime('%Y-%m-%d %H:%M:%S'), text)
+
+
+def _logs_cfg(paths, **spec):
+    return hc.normalize({'checks': ['logs'], 'logs': dict(spec, paths=paths)})
+
+
+def test_log_files_regular_visible_and_once(tmp_path):
+    (tmp_path / 'app.log').write_text('x' * 10)
+    (tmp_path / 'app.log.1').write_text('x' * 30)
+    (tmp_path / '.hidden.log').write_text('x')
+    (tmp_path / 'dir.log').mkdir()
+    os.symlink(str(tmp_path / 'app.log'), str(tmp_path / 'link.log'))
+    files = hc.log_files([str(tmp_path / '*.log'), str(tmp_path / '*.log*')])
+    assert files == [(str(tmp_path / 'app.log'), 10), (str(tmp_path / 'app.log.1'), 30)]
+
+
+def test_log_checks_count_the_window_in_rotated_files_like_log_analysis(tmp_path):
+    from ansible_collections.redfire.ops.plugins.module_utils.log_scan import analyze
+    now = datetime.datetime.now()
+    (tmp_path / 'app.log.2').write_text(_line(now - datetime.timedelta(days=3), 'ERROR DatabaseError: old'))
+    (tmp_path / 'app.log.1').write_text(_line(now - datetime.timedelta(hours=2), 'ERROR OrderError: rejected') +
+                                        _line(now - datetime.timedelta(hours=2), 'ERROR unrelated failure'))
+    (tmp_path / 'app.log').write_text(_line(now, 'ERROR DatabaseError: refused') * 3 + _line(now, 'INFO ok'))
+    res = hc.run_checks(_logs_cfg([str(tmp_path / '*.log')], errors_warning=2, errors_critical=10))
+    by_name = dict((c['name'], c) for c in res['checks'])
+    errors = by_name['log_errors']
+    assert (errors['status'], errors['value']) == ('warning', 4), errors
+    assert errors['message'] == ('4 error lines in the last 24 h: database_error=3, trading_error=1 '
+                                 '(4 > warning 2)')
+    # the same count as redfire.ops.log_analysis's core over the same files
+    assert analyze([str(tmp_path / 'app.log')], hours=24)['total_errors'] == 4
+    size = by_name['log_size']
+    assert size['status'] == 'ok' and size['value'] == 0.0 and size['unit'] == 'MB'
+    assert size['message'].startswith('largest log %s: 0 MB; 1 files match' % (tmp_path / 'app.log'))
+    assert res['status'] == 'warning' and 'log_errors=4;2;10' in res['summary']
+
+
+def test_log_size_thresholds_and_no_match(tmp_path):
+    (tmp_path / 'big.log').write_bytes(b'x' * (3 * 1048576))
+    (tmp_path / 'small.log').write_bytes(b'x' * 100)
+    res = hc.run_checks(_logs_cfg([str(tmp_path / '*.log')], size_warning_mb=1, size_critical_mb=2))
+    size = res['checks'][0]
+    assert (size['name'], size['status'], size['value']) == ('log_size', 'critical', 3.0)
+    assert '%s: 3 MB > critical 2 MB; 2 files match' % (tmp_path / 'big.log') in size['message']
+
+    res = hc.run_checks(_logs_cfg([str(tmp_path / 'nothing' / '*.log')]))
+    found = [(c['name'], c['status'], c['value']) for c in res['checks']]
+    assert found == [('log_size', 'ok', 0.0), ('log_errors', 'ok', 0)]
+    assert res['checks'][1]['message'] == 'no log files match %s' % (tmp_path / 'nothing' / '*.log')
+
+
+def test_log_file_gone_before_the_scan_is_unknown(tmp_path, monkeypatch):
+    """A file listed but not readable any more (rotated away, permissions): errors may be missing from the count."""
+    (tmp_path / 'app.log').write_text(_line(datetime.datetime.now(), 'INFO ok'))
+    gone = str(tmp_path / 'gone.log')
+    real = hc.log_files
+    monkeypatch.setattr(hc, 'log_files', lambda patterns: real(patterns) + [(gone, 10)])
+    res = hc.run_checks(_logs_cfg([str(tmp_path / '*.log')]))
+    errors = res['checks'][1]
+    assert errors['status'] == 'unknown' and errors['value'] == 0
+    assert 'not read: no such file or no glob match: %s' % gone in errors['message']
+
+
+def test_log_checks_time_out_as_unknown(tmp_path, monkeypatch):
+    release = threading.Event()
+    monkeypatch.setattr(hc, 'check_logs', lambda spec: release.wait(30))
+    started = time.monotonic()
+    try:
+        res = hc.run_checks(_logs_cfg([str(tmp_path / '*.log')], timeout=0.2))
+    finally:
+        release.set()
+    assert time.monotonic() - started < 5
+    assert [(c['name'], c['status']) for c in res['checks']] == [('log_size', 'unknown'), ('log_errors', 'unknown')]
+    assert 'did not finish within 0.2s' in res['checks'][0]['message']
+
+
+def test_logs_option_selected_only_when_given():
+    assert 'logs' not in hc.normalize({})['checks']
+    cfg = hc.normalize({'logs': {'paths': ['/var/log/redfire/*.log']}})
+    assert cfg['checks'][-1] == 'logs' and cfg['logs']['hours'] == 24.0
+    assert (cfg['logs']['errors_warning'], cfg['logs']['errors_critical']) == (0.0, 50.0)
+    res = hc.run_checks(hc.normalize({'checks': ['logs']}))
+    assert res['skipped'] == [{'name': 'logs', 'reason': 'no logs given'}]
+    # a lone critical below the default warning pulls the warning down (as the latency thresholds)
+    cfg = hc.normalize({'logs': {'paths': ['/x/*.log'], 'size_critical_mb': 100}})
+    assert (cfg['logs']['size_warning_mb'], cfg['logs']['size_critical_mb']) == (100.0, 100.0)

@@ -1,6 +1,7 @@
 """The module in-process: the bad-input table (each a failed result naming the option, never a traceback),
 check mode, fail_on and the textfile."""
 import json
+import time
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -51,6 +52,18 @@ BAD_INPUTS = [
     ({'textfile': '/nonexistent-dir/redfire_health.prom'}, 'textfile'),
     ({'textfile': '/tmp/redfire_health.txt'}, 'textfile'),
     ({'cpu_sample': 'fast'}, 'cpu_sample'),
+    ({'logs': {'paths': ['var/log/redfire/*.log']}}, 'logs.paths[0]'),
+    ({'logs': {'paths': []}}, 'logs.paths'),
+    ({'logs': {'hours': 24}}, 'paths'),
+    ({'logs': {'paths': ['/var/log/redfire/*.log'], 'hours': 0}}, 'logs.hours'),
+    ({'logs': {'paths': ['/var/log/redfire/*.log'], 'errors_warning': 10, 'errors_critical': 5}}, 'errors_warning'),
+    ({'logs': {'paths': ['/var/log/redfire/*.log'], 'size_critical_mb': -1}}, 'logs.size_critical_mb'),
+    ({'logs': {'paths': ['/var/log/redfire/*.log'], 'size_warning_mb': 'big'}}, 'size_warning_mb'),
+    ({'logs': {'paths': ['/var/log/redfire/*.log'], 'timeout': 0}}, 'logs.timeout'),
+    ({'logs': {'paths': ['/var/log/redfire/*.log'], 'categories': {'db': '(unclosed'}}}, 'logs.categories'),
+    ({'logs': {'paths': ['/var/log/redfire/*.log'], 'categories': {'any': '.*'}}}, 'logs.categories'),
+    ({'textfile': '/tmp/x.prom', 'textfile_missing_directory': 'ignore'}, 'textfile_missing_directory'),
+    ({'textfile': 'relative.prom', 'textfile_missing_directory': 'skip'}, 'textfile'),
     ({'http': [{'url': 'http://127.0.0.1/a', 'name': 'api'}, {'url': 'http://127.0.0.1/b', 'name': 'api'}]},
      'http[1].name'),
 ]
@@ -59,7 +72,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize('args,option', BAD_INPUTS, ids=['%s-%d' % (case[1], i) for i, case in enumerate(BAD_INPUTS)])
 def test_bad_input_fails_naming_the_option(args, option, capsys):
     args = dict(args)
-    kinds = ('http', 'ports', 'services', 'processes', 'disk', 'network', 'postgresql', 'redis')
+    kinds = ('http', 'ports', 'services', 'processes', 'disk', 'network', 'postgresql', 'redis', 'logs')
     args.setdefault('checks', ['load'] + [k for k in kinds if k in str(args)])
     out = run_module(args, capsys)
     assert out.get('failed') is True, out
@@ -97,6 +110,38 @@ def test_check_mode_does_not_write_textfile_and_fail_on(tmp_path, capsys):
     out = run_module(dict(args, fail_on='warning'), capsys)
     assert out['failed'] is True and out['msg'] == out['summary'] and out['msg'].startswith('HEALTH WARNING - memory')
     assert out['checks'][0]['name'] == 'memory'
+
+
+def test_textfile_missing_directory_skip(tmp_path, capsys):
+    """Hosts without node_exporter: skip writes nothing and succeeds, also in check mode; an existing directory is
+    written as usual."""
+    missing = tmp_path / 'no-node-exporter' / 'redfire_health.prom'
+    for check_mode in (True, False):
+        out = run_module({'checks': ['load'], 'textfile': str(missing), 'textfile_missing_directory': 'skip'}, capsys,
+                         check_mode=check_mode)
+        assert out.get('failed') is not True and out['textfile_written'] is False, out
+        assert 'no-node-exporter' not in json.dumps(out.get('warnings', [])), out  # (earlier tests' warnings stay)
+    assert not missing.parent.exists()
+    present = tmp_path / 'redfire_health.prom'
+    out = run_module({'checks': ['load'], 'textfile': str(present), 'textfile_missing_directory': 'skip'}, capsys)
+    assert out['textfile_written'] is True and 'redfire_health_check_overall_status' in present.read_text()
+
+
+def test_logs_checks_in_results_and_textfile(tmp_path, capsys):
+    logs = tmp_path / 'logs'
+    logs.mkdir()
+    now = time.strftime('%Y-%m-%d %H:%M:%S')
+    (logs / 'app.log').write_text('%s ERROR DatabaseError: refused\n%s INFO fine\n' % (now, now))
+    (logs / 'app.log.1').write_text('%s ERROR OrderError: rejected\n' % now)  # rotated: counted in the window
+    prom = tmp_path / 'redfire_health.prom'
+    out = run_module({'logs': {'paths': [str(logs / '*.log')], 'errors_critical': 1}, 'textfile': str(prom)}, capsys)
+    checks = dict((c['name'], c) for c in out['checks'])
+    assert out['changed'] is False and out['status'] == 'critical'
+    assert [c['name'] for c in out['checks']][-2:] == ['log_size', 'log_errors']  # default checks first
+    assert checks['log_errors']['value'] == 2 and checks['log_errors']['status'] == 'critical'
+    assert 'database_error=1, trading_error=1' in checks['log_errors']['message']
+    assert checks['log_size']['status'] == 'ok' and checks['log_size']['unit'] == 'MB'
+    assert 'redfire_health_check_status{check="log_errors",kind="log_errors"} 2' in prom.read_text()
 
 
 def test_missing_client_library_uses_missing_required_lib(monkeypatch, capsys):
