@@ -119,6 +119,8 @@ def test_daily_check_faults_show_for_the_faulty_host_only(faulty_lab, tmp_path):
     sick_metrics = sick.exec("cat %s" % TEXTFILE).stdout
     assert 'redfire_health_check_status{check="service:redfire-app",kind="service"} 2' in sick_metrics
     assert "redfire_health_check_overall_status 2" in sick_metrics
+    assert 'redfire_health_check_status{check="log_errors",kind="log_errors"} 2' in sick_metrics
+    assert 'redfire_health_check_value{check="log_errors",kind="log_errors",unit=""} 4.0' in sick_metrics
     for host in healthy:
         metrics = host.exec("cat %s" % TEXTFILE).stdout
         assert 'redfire_health_check_status{check="service:redfire-app",kind="service"} 0' in metrics
@@ -218,7 +220,7 @@ def test_daily_check_through_ansible_runner(faulty_lab, tmp_path):
     assert (artifacts / "rc").read_text().strip() == "0"
     events = [json.loads(p.read_text(encoding="utf-8")) for p in (artifacts / "job_events").glob("*.json")]
     ok_hosts = {e["event_data"]["host"] for e in events if e["event"] == "runner_on_ok"
-                and e["event_data"].get("task") == "Check system resources, services, ports and database connections"}
+                and e["event_data"].get("task") == "Check system resources, services, ports, database connections and logs"}
     assert ok_hosts == {h.name for h in hosts}
     stats = [e for e in events if e["event"] == "playbook_on_stats"]
     assert len(stats) == 1 and not stats[0]["event_data"]["failures"]
