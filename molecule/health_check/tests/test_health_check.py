@@ -29,6 +29,8 @@ def test_node_exporter_serves_health_series(host):
     assert status["service:systemd-journald"] == "0"
     assert status["service:redfire-molecule-missing"] == "2"
     assert status["port:9100"] == "0" and status["node_exporter"] == "0" and status["disk:/"] in "012"
+    assert status["log_errors"] == "1" and status["log_size"] == "0"  # two error lines: above warning 0
+    assert re.search(r'^redfire_health_check_value\{check="log_errors",kind="log_errors",unit=""\} 2$', metrics, re.M)
     assert re.search(r'^redfire_health_check_value\{check="memory",kind="memory",unit="%"\} [0-9.e+]+$', metrics, re.M)
     assert re.search(r"^redfire_health_check_overall_status 2$", metrics, re.M)
     assert re.search(r"^redfire_health_check_last_run_timestamp_seconds [0-9.e+]+$", metrics, re.M)
