@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
+import glob
 import math
 import os
 import re
@@ -785,8 +786,6 @@ def _db_timeout(kind, spec, elapsed, error):
 
 def log_files(patterns):
     """[(path, size)] of the regular files matching the globs (no symlinks, no hidden files), each once."""
-    import glob  # pylint: disable=import-outside-toplevel
-
     seen = set()
     files = []
     for pattern in patterns:
@@ -1121,11 +1120,10 @@ def _logs(logs):
         paths = [paths]
     if not paths or not isinstance(paths, list):
         raise ConfigError('logs.paths must list at least one log file or glob, such as /var/log/redfire/*.log')
-    for i, path in enumerate(paths):
-        path = _nonempty(path, 'logs.paths[%d]' % i)
+    spec = {'paths': [_nonempty(path, 'logs.paths[%d]' % i) for i, path in enumerate(paths)]}
+    for i, path in enumerate(spec['paths']):
         if not path.startswith('/'):
             raise ConfigError('logs.paths[%d] must be an absolute path or glob, got %r' % (i, path))
-    spec = {'paths': list(paths)}
     hours = logs.get('hours')
     spec['hours'] = _num(DEFAULT_LOG_HOURS if hours is None else hours, 'logs.hours', 0, None, low_open=True)
     for wkey, ckey, wdefault, cdefault in (
