@@ -526,25 +526,24 @@ class Analyzer(object):
             pos = ls - 1
         return None
 
-    def _first_key_in(self, buf, end):
-        """The first valid timestamp key in buf[:end], by the timestamp regex over the block (not line by line)."""
-        pos = 0
-        while True:
-            tm = self.ts.search(buf, pos, end)
+    def _first_key(self, buf, start, end):
+        """Key of the first line in buf[start:end] (``start`` a line start) with a valid timestamp.
+
+        A line's timestamp is the first match of the timestamp regex within that line, as everywhere in the scan;
+        one search over the block finds the next line that may hold one, so lines without a timestamp (stack
+        traces, a block of them) cost no Python. That line is then searched alone: a match that ran over a line
+        end, or an invalid first match, must not decide for it."""
+        pos = start
+        search = self.ts.search
+        while pos < end:
+            tm = search(buf, pos, end)
             if tm is None:
                 return None
-            key = self.keyf(tm)
-            if key is not None:
-                return key
-            pos = tm.end()
-
-    def _first_key(self, buf, start, end):
-        pos = start
-        while pos < end:
-            le = buf.find(b'\n', pos, end)
+            ls = max(pos, buf.rfind(b'\n', pos, tm.start()) + 1)
+            le = buf.find(b'\n', tm.start(), end)
             if le == -1:
                 le = end
-            key, _tm = self._key(buf, pos, le)
+            key, _tm = self._key(buf, ls, le)
             if key is not None:
                 return key
             pos = le + 1
@@ -826,7 +825,7 @@ class Analyzer(object):
             else:
                 buf = data
             if not first_done:
-                fk = self._first_key_in(buf, cut)
+                fk = self._first_key(buf, 0, cut)
                 if fk is not None:
                     fs['first_time'] = _s(fk)
                     first_done = True

@@ -88,7 +88,8 @@ options:
   timestamp_regex:
     description:
       - Regular expression that finds the timestamp in a line; its first group (or the whole match) is the
-        timestamp text. Lines where it finds no valid timestamp are continuation lines.
+        timestamp text. Its first match within a line decides; a line where it finds nothing, or a first match
+        that is not a valid time, is a continuation line. A match never spans two lines.
       - Default the guide's C(YYYY-MM-DD HH:MM:SS) anywhere in the line (a C(T) separator is accepted).
       - Without O(timestamp_format) the text is read as ISO 8601 (fractions and offsets allowed).
     type: str

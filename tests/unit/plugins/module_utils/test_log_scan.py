@@ -472,3 +472,29 @@ def test_gzip_reader_thread_passes_errors_and_stops_early():
     with log_scan._Ahead(endless(), depth=2) as blocks:
         assert next(iter(blocks)) == b'x\n'
     assert not blocks._thread.is_alive()
+
+
+FIRST_TIME_CASES = [
+    # the line's first match is not a valid time: the line has no timestamp (its later match does not count)
+    ({'timestamp_format': '%Y-%m-%d %H:%M:%S'},
+     b'boot 2024-13-45 10:00:00 then 2024-05-01 09:00:00\n'),
+    # a match that runs over a line end is no timestamp
+    ({'timestamp_regex': r'(\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d)'},
+     b'wrapped 2024-05-01\n10:30:00 half on the next line\n'),
+]
+
+
+@pytest.mark.parametrize('gz', [False, True])
+@pytest.mark.parametrize('style,head', FIRST_TIME_CASES, ids=['invalid-first-match', 'across-lines'])
+def test_first_time_is_the_first_line_whose_timestamp_is_valid(tmp_path, gz, style, head):
+    """A line's timestamp is the first match of the timestamp regex within it: in the scan's first_time and in the
+    probes that bound rotated files alike."""
+    text = head + b'2024-05-01 11:00:00 ERROR DatabaseError: refused\n2024-05-01 12:00:00 INFO ok\n'
+    path = tmp_path / ('app.log.gz' if gz else 'app.log')
+    path.write_bytes(gzip.compress(text) if gz else text)
+    res = log_scan.analyze([str(path)], since='2024-05-01 00:00:00', until='2024-05-02 00:00:00', seek=False, **style)
+    fs = res['files'][0]
+    assert fs['first_time'] == '2024-05-01 11:00:00' and res['total_errors'] == 1, fs
+    ts_regex, keyf = log_scan.make_key_function(style.get('timestamp_regex'), style.get('timestamp_format'))
+    an = log_scan.Analyzer(log_scan.Matcher(log_scan.DEFAULT_CATEGORIES), keyf, ts_regex, None, None)
+    assert log_scan._first_key_of(an, str(path)) == b'2024-05-01 11:00:00'
