@@ -380,3 +380,33 @@ def test_site_check_mode_changes_nothing(faulty_lab, tmp_path):
     assert "no packages found matching prometheus" in state and "No such file or directory" in state, state
     after = hosts[0].exec("find /etc /usr /opt /var/lib/dpkg /var/lib/apt -xdev -newer /etc/hostname 2>/dev/null | sort").stdout
     assert after == before
+
+
+class _Unreachable:
+    """A host whose SSH port nothing listens on: every connection is refused at once."""
+
+    def __init__(self):
+        self.name = "redfire-it-unreachable"
+        self.port = free_port()
+
+    def hostvars(self):
+        return {"ansible_host": "127.0.0.1", "ansible_port": self.port, "ansible_user": "root",
+                "ansible_connection": "ssh", "ansible_ssh_args": "-o ConnectTimeout=5 -o StrictHostKeyChecking=no"}
+
+
+@pytest.mark.parametrize("book", ["daily_check.yml", "periodic_check.yml", "incident_response.yml"])
+def test_an_unreachable_host_is_reported_not_silent(book, tmp_path):
+    """Every checked host unreachable (a total outage): the report is still written and names the host and why, and
+    the run fails after it. Ansible skips the plays after one in which every host failed, so without care the worst
+    case would leave no report and send no notification."""
+    ghost = _Unreachable()
+    inventory = write_inventory(tmp_path / "inventory.yml", [ghost])
+    reports = tmp_path / "reports"
+    proc = playbook(inventory, book, "-e", "redfire_report_dir=%s" % reports)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert "not checked: %s; see the report" % ghost.name in proc.stdout
+    report = json.loads(newest(reports, book[:-4], "json").read_text(encoding="utf-8"))
+    assert report["status"] == "critical" and [h["name"] for h in report["hosts"]] == [ghost.name]
+    (check,) = report["hosts"][0]["checks"]
+    assert (check["name"], check["kind"], check["status"]) == ("reachable", "host", "critical")
+    assert check["message"].startswith("unreachable: ") and "Connection refused" in check["message"], check
