@@ -410,3 +410,17 @@ def test_an_unreachable_host_is_reported_not_silent(book, tmp_path):
     (check,) = report["hosts"][0]["checks"]
     assert (check["name"], check["kind"], check["status"]) == ("reachable", "host", "critical")
     assert check["message"].startswith("unreachable: ") and "Connection refused" in check["message"], check
+
+
+def test_daily_check_bad_threshold_is_reported_for_that_host(faulty_lab, tmp_path):
+    """A log threshold that is not a number fails that host's health_check with a message naming the option; the
+    report says so for that host, and the run fails after it."""
+    hosts, inventory = faulty_lab
+    proc = playbook(inventory, "daily_check.yml", "-e", json.dumps({
+        "redfire_report_dir": str(tmp_path), "redfire_check_hosts": hosts[0].name,
+        "redfire_daily_log_errors_warning": "lots"}))
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    report = json.loads(newest(tmp_path, "daily_check", "json").read_text(encoding="utf-8"))
+    (check,) = report["hosts"][0]["checks"]
+    assert (check["name"], check["status"]) == ("reachable", "critical")
+    assert check["message"].startswith("health_check failed: ") and "errors_warning" in check["message"], check
