@@ -830,6 +830,7 @@ def check_logs(spec, now=None):
     scan_start = time.monotonic()
     try:
         scan = analyze([f[0] for f in files], hours=spec['hours'], categories=spec['categories'], include_rotated=True,
+                       timestamp_format=spec['timestamp_format'], timestamp_regex=spec['timestamp_regex'],
                        workers=1, max_details=0, max_context_lines=0, top_messages=0, now=now)
     except LogScanError as exc:  # normalize() validated the options; a file's contents cannot raise this
         return [size_result, result('log_errors', 'log_errors', 'unknown', None, '', ew, ec,
@@ -840,10 +841,13 @@ def check_logs(spec, now=None):
     message = '%d error lines in the last %s h: %s' % (total, _fmt(spec['hours']), by_category)
     if st != 'ok':
         message += ' (%s)' % _threshold_message(total, '', ew, ec, status=st)
-    unread = ['%s' % f['error'] for f in scan['files'] if f['status'] in ('error', 'missing')]
-    if unread:
-        st = worst([st, 'unknown'])  # errors in the unread files may be missing from the count
-        message += '; not read: %s' % '; '.join(unread[:3]) + (' and %d more' % (len(unread) - 3) if len(unread) > 3 else '')
+    # a file not read, read in part, or without a line the timestamp format finds: errors may be missing
+    problems = [f['error'] if f['status'] in ('error', 'missing') else '; '.join(f['warnings'])
+                for f in scan['files'] if f['status'] in ('error', 'missing') or f['warnings']]
+    if problems:
+        st = worst([st, 'unknown'])
+        message += '; incomplete: %s' % '; '.join(problems[:3]) + (
+            ' and %d more' % (len(problems) - 3) if len(problems) > 3 else '')
     return [size_result, result('log_errors', 'log_errors', st, total, '', ew, ec, message,
                                 time.monotonic() - scan_start)]
 
@@ -1110,8 +1114,8 @@ def _logs(logs):
     """The ``logs`` option, validated (its categories by the log scanner itself)."""
     if not isinstance(logs, dict):
         raise ConfigError('logs must be a dict with at least paths (a list of log files or globs)')
-    known = ('paths', 'hours', 'categories', 'size_warning_mb', 'size_critical_mb', 'errors_warning',
-             'errors_critical', 'timeout')
+    known = ('paths', 'hours', 'categories', 'timestamp_format', 'timestamp_regex', 'size_warning_mb',
+             'size_critical_mb', 'errors_warning', 'errors_critical', 'timeout')
     extra = sorted(set(logs) - set(known))
     if extra:
         raise ConfigError('logs: unknown key(s) %s; use %s' % (', '.join(map(str, extra)), ', '.join(known)))
@@ -1135,11 +1139,16 @@ def _logs(logs):
     spec['timeout'] = _timeout(DEFAULT_LOG_TIMEOUT if logs.get('timeout') is None else logs['timeout'], 'logs.timeout')
     from ansible_collections.redfire.ops.plugins.module_utils.log_scan import (  # pylint: disable=import-outside-toplevel
         DEFAULT_CATEGORIES, LogScanError, Matcher)
+    from ansible_collections.redfire.ops.plugins.module_utils.log_time import (  # pylint: disable=import-outside-toplevel
+        make_key_function)
     spec['categories'] = dict(DEFAULT_CATEGORIES) if logs.get('categories') is None else logs['categories']
+    spec['timestamp_format'] = logs.get('timestamp_format') or None
+    spec['timestamp_regex'] = logs.get('timestamp_regex') or None
     try:
         Matcher(spec['categories'])
+        make_key_function(spec['timestamp_regex'], spec['timestamp_format'])
     except LogScanError as exc:
-        raise ConfigError('logs.categories: %s' % exc)
+        raise ConfigError('logs.%s: %s' % (exc.option, exc))
     return spec
 
 

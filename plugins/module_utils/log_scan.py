@@ -1205,6 +1205,10 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
                 fs['error'] = '%s: %s' % (exc.strerror or exc.__class__.__name__, path)
             if fs['skipped_outside_window']:
                 fs['status'] = 'skipped'
+            elif fs['status'] == 'scanned' and fs['bytes_scanned'] > 0 and fs['first_time'] is None:
+                # every line is then a continuation line and nothing can count: say so instead of a silent 0
+                fs['warnings'].append('no line with a timestamp in %s, so nothing in it was counted; set '
+                                      'timestamp_format or timestamp_regex for its format' % path)
     counts = an.counts
     total = sum(counts.values())
     elapsed = time.time() - started

@@ -298,8 +298,9 @@ options:
         rotation handling), in this process only; its O(redfire.ops.log_analysis#module:workers) are not used,
         because forking from the module's threads is unsafe. For a full analysis (messages, traces, a report) use
         M(redfire.ops.log_analysis).
-      - No matching file is not a problem (both checks V(ok), value 0). A file that cannot be read makes
-        C(log_errors) V(unknown) unless it is V(critical) already.
+      - No matching file is not a problem (both checks V(ok), value 0). A file that cannot be read, is read only
+        in part, or has no line with a timestamp of the configured format makes C(log_errors) V(unknown) unless it
+        is V(critical) already, because its errors may be missing from the count.
     type: dict
     suboptions:
       paths:
@@ -316,6 +317,14 @@ options:
         description: 'Error categories, name to regular expression, as O(redfire.ops.log_analysis#module:categories)
           (default the guide''s four: database, API, trading and system errors).'
         type: dict
+      timestamp_format:
+        description: 'C(strptime) format of the logs'' timestamps, as
+          O(redfire.ops.log_analysis#module:timestamp_format) (default the guide''s C(YYYY-MM-DD HH:MM:SS)).'
+        type: str
+      timestamp_regex:
+        description: 'Regular expression that finds the timestamp in a line, as
+          O(redfire.ops.log_analysis#module:timestamp_regex).'
+        type: str
       size_warning_mb:
         description: 'Size in MB of the largest file above which C(log_size) is V(warning) (default V(500)).'
         type: float
@@ -584,6 +593,8 @@ def argument_spec():
             paths=dict(type='list', elements='path', required=True),
             hours=dict(type='float', default=core.DEFAULT_LOG_HOURS),
             categories=dict(type='dict'),
+            timestamp_format=dict(type='str'),
+            timestamp_regex=dict(type='str'),
             size_warning_mb=dict(type='float'),
             size_critical_mb=dict(type='float'),
             errors_warning=dict(type='float'),

@@ -29,7 +29,8 @@ description:
     processes whose results are merged in file order (the result is the one a single process gives); a gzip file
     is decompressed in a thread while it is scanned.
   - A missing or unreadable path is reported in C(files); the task fails only when no path could be read, or
-    when O(strict=true).
+    when O(strict=true). A file in which no line has a timestamp of the configured format (so nothing in it can
+    count) gets a warning.
 author:
   - RedFire operations engineering (@redfire)
 extends_documentation_fragment:
@@ -149,7 +150,8 @@ options:
     choices: [zh, en]
     default: zh
   strict:
-    description: Fail when any path is missing, unreadable or only partly readable (truncated gzip).
+    description: Fail when any path is missing, unreadable, only partly readable (truncated gzip), or has no line
+      with a timestamp of the configured format.
     type: bool
     default: false
 notes:
@@ -421,7 +423,7 @@ def main():
         module.fail_json(msg='paths: none of the paths could be read (%s); give existing, readable log files'
                          % '; '.join(f['error'] for f in files if f['error']), changed=False, files=files)
     if p['strict'] and problems:
-        module.fail_json(msg='strict: %d path(s) missing, unreadable or partly readable: %s'
+        module.fail_json(msg='strict: %d path(s) missing, unreadable, partly readable or without timestamps: %s'
                          % (len(problems), '; '.join((f['error'] or '; '.join(f['warnings'])) for f in problems)),
                          changed=False, **result)
     for f in problems:

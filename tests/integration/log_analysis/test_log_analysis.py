@@ -147,7 +147,7 @@ def test_unreadable_inputs_are_reported_as_unprivileged_user(logs):
     args['strict'] = True
     proc, head, r = _module(args, *become, check=False)
     assert proc.returncode != 0 and 'FAILED' in head
-    assert r['msg'].startswith('strict: 4 path(s) missing, unreadable or partly readable')
+    assert r['msg'].startswith('strict: 4 path(s) missing, unreadable, partly readable or without timestamps')
 
 
 @pytest.mark.parametrize('args, message', [

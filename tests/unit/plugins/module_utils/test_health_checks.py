@@ -363,7 +363,7 @@ def test_log_file_gone_before_the_scan_is_unknown(tmp_path, monkeypatch):
     res = hc.run_checks(_logs_cfg([str(tmp_path / '*.log')]))
     errors = res['checks'][1]
     assert errors['status'] == 'unknown' and errors['value'] == 0
-    assert 'not read: no such file or no glob match: %s' % gone in errors['message']
+    assert 'incomplete: no such file or no glob match: %s' % gone in errors['message']
 
 
 def test_log_checks_time_out_as_unknown(tmp_path, monkeypatch):
@@ -389,3 +389,28 @@ def test_logs_option_selected_only_when_given():
     # a lone critical below the default warning pulls the warning down (as the latency thresholds)
     cfg = hc.normalize({'logs': {'paths': ['/x/*.log'], 'size_critical_mb': 100}})
     assert (cfg['logs']['size_warning_mb'], cfg['logs']['size_critical_mb']) == (100.0, 100.0)
+
+
+def test_log_errors_unknown_when_no_line_has_the_timestamp_format(tmp_path):
+    """A syslog-style log read with the default format: no line has a timestamp, nothing can count. That is
+    unknown, not a silent ok with 0 errors; with its timestamp_format the errors count."""
+    now = datetime.datetime.now()
+    line = '%s host app[1]: ERROR DatabaseError: refused\n' % now.strftime('%b %d %H:%M:%S')
+    (tmp_path / 'app.log').write_text(line * 2)
+    errors = hc.run_checks(_logs_cfg([str(tmp_path / '*.log')]))['checks'][1]
+    assert (errors['status'], errors['value']) == ('unknown', 0), errors
+    assert 'no line with a timestamp in %s' % (tmp_path / 'app.log') in errors['message']
+    assert 'timestamp_format' in errors['message']
+    errors = hc.run_checks(_logs_cfg([str(tmp_path / '*.log')], timestamp_format='%b %d %H:%M:%S'))['checks'][1]
+    assert (errors['status'], errors['value']) == ('warning', 2), errors
+
+
+@pytest.mark.parametrize('spec,option', [
+    ({'timestamp_regex': '(unclosed'}, 'logs.timestamp_regex'),
+    ({'timestamp_regex': '.*'}, 'logs.timestamp_regex'),
+    ({'timestamp_format': '%Y-%m-%d %Q'}, 'logs.timestamp_format'),
+])
+def test_logs_timestamp_options_are_validated(spec, option):
+    with pytest.raises(hc.ConfigError) as err:
+        hc.normalize({'logs': dict(spec, paths=['/var/log/redfire/*.log'])})
+    assert str(err.value).startswith(option), str(err.value)

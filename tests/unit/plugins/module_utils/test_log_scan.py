@@ -498,3 +498,16 @@ def test_first_time_is_the_first_line_whose_timestamp_is_valid(tmp_path, gz, sty
     ts_regex, keyf = log_scan.make_key_function(style.get('timestamp_regex'), style.get('timestamp_format'))
     an = log_scan.Analyzer(log_scan.Matcher(log_scan.DEFAULT_CATEGORIES), keyf, ts_regex, None, None)
     assert log_scan._first_key_of(an, str(path)) == b'2024-05-01 11:00:00'
+
+
+def test_a_file_without_any_timestamp_says_so(tmp_path):
+    """Nothing in a file whose lines the timestamp format never matches can count: a warning, not a silent 0."""
+    (tmp_path / 'syslog.log').write_text('May  1 10:00:00 host app: ERROR DatabaseError: refused\n')
+    (tmp_path / 'empty.log').write_text('')
+    (tmp_path / 'app.log').write_text('2024-05-01 10:00:00 ERROR DatabaseError: refused\n')
+    res = log_scan.analyze([str(tmp_path / n) for n in ('syslog.log', 'empty.log', 'app.log')],
+                           since='2024-05-01 00:00:00', until='2024-05-02 00:00:00', include_rotated=False)
+    warnings = dict((f['path'].rsplit('/', 1)[1], f['warnings']) for f in res['files'])
+    assert warnings['empty.log'] == [] and warnings['app.log'] == []
+    assert len(warnings['syslog.log']) == 1 and 'no line with a timestamp' in warnings['syslog.log'][0]
+    assert res['total_errors'] == 1
