@@ -318,6 +318,8 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     for host in hosts:  # a backup of 2 MB on every host; the faulty host's is three days old
         host.exec("mkdir -p /var/backups/redfire && head -c 2097152 /dev/zero > /var/backups/redfire/db.dump")
     sick.exec("touch -d '3 days ago' /var/backups/redfire/db.dump")
+    # a syslog-style log on the faulty host: the default timestamp format finds nothing in it
+    sick.exec("echo \"$(date '+%b %e %H:%M:%S') host app: ERROR DatabaseError: refused\" > /var/log/redfire/syslog.log")
     variables = json.dumps({
         "redfire_report_dir": str(tmp_path), "redfire_report_language": "en",
         "redfire_prometheus_url": monitoring["prometheus"], "redfire_alertmanager_url": monitoring["alertmanager"],
@@ -346,7 +348,11 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
         assert checks["backup"]["status"] == "ok" and checks["log_errors"]["status"] == "ok", checks
         assert {"security_updates", "listening_ports", "ssh_settings"} <= set(checks)
     assert by_host[sick.name]["backup"]["status"] == "critical" and by_host[sick.name]["backup"]["value"] >= 71
-    assert by_host[sick.name]["log_errors"]["status"] == "warning"  # 4 errors; warning > 0, critical > 100
+    # errors above warning 0 (not above critical 100), but syslog.log has no timestamp of the format: unknown
+    sick_errors = by_host[sick.name]["log_errors"]
+    assert sick_errors["status"] == "unknown" and 2 <= sick_errors["value"] <= 4, sick_errors
+    assert "no line with a timestamp in /var/log/redfire/syslog.log" in sick_errors["message"], sick_errors
+    sick.exec("rm /var/log/redfire/syslog.log")
     assert {p["host"] for p in report["problems"]} - {"monitoring"} == {sick.name}
 
     mon = by_host["monitoring"]
