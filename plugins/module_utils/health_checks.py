@@ -808,7 +808,7 @@ def check_logs(spec, now=None):
     core, one process: forking from the module's threads would be unsafe)."""
     # imported here: the log scanner is the heaviest module_utils and most health_check runs do not scan logs
     from ansible_collections.redfire.ops.plugins.module_utils.log_scan import (  # pylint: disable=import-outside-toplevel
-        LogScanError, analyze)
+        LogScanError, analyze, file_problems)
 
     start = time.monotonic()
     where = ', '.join(spec['paths'])
@@ -841,10 +841,8 @@ def check_logs(spec, now=None):
     message = '%d error lines in the last %s h: %s' % (total, _fmt(spec['hours']), by_category)
     if st != 'ok':
         message += ' (%s)' % _threshold_message(total, '', ew, ec, status=st)
-    # a file not read, read in part, or without a line the timestamp format finds: errors may be missing
-    problems = [f['error'] if f['status'] in ('error', 'missing') else '; '.join(f['warnings'])
-                for f in scan['files'] if f['status'] in ('error', 'missing') or f['warnings']]
-    if problems:
+    problems = [message for _path, message in file_problems(scan['files'])]
+    if problems:  # errors may be missing from the count
         st = worst([st, 'unknown'])
         message += '; incomplete: %s' % '; '.join(problems[:3]) + (
             ' and %d more' % (len(problems) - 3) if len(problems) > 3 else '')

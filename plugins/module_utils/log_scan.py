@@ -1238,6 +1238,12 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
     }
 
 
+def file_problems(files):
+    """[(path, message)] of the files whose errors may be missing from the counts: missing, unreadable, read only
+    in part, or without a line in the timestamp format. One entry per file, in scan order."""
+    return [(f['path'], f['error'] or '; '.join(f['warnings'])) for f in files if f['error'] or f['warnings']]
+
+
 def auto_workers():
     """Worker processes for ``workers: 0``: the CPUs this process may run on, at most MAX_AUTO_WORKERS."""
     try:

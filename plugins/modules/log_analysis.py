@@ -344,6 +344,14 @@ files:
     workers:
       description: Processes that scanned this file (1 unless it was split, see O(workers)).
       type: int
+problems:
+  description:
+    - One message per file whose errors may be missing from the counts (missing, unreadable, read only in part,
+      or without a line in the timestamp format); each is also a warning, and O(strict=true) fails on them.
+  returned: success
+  type: list
+  elements: str
+  sample: ["no such file or no glob match: /var/log/redfire/api.log"]
 report:
   description: The guide's report as text (O(language)).
   returned: success
@@ -365,7 +373,7 @@ stats:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redfire.ops.plugins.module_utils.log_report import render_report
 from ansible_collections.redfire.ops.plugins.module_utils.log_scan import (
-    DEFAULT_CATEGORIES, DEFAULT_MAX_LINE, LogScanError, analyze,
+    DEFAULT_CATEGORIES, DEFAULT_MAX_LINE, LogScanError, analyze, file_problems,
 )
 
 
@@ -418,16 +426,16 @@ def main():
     result['report'] = render_report(result, p['language'])
     files = result['files']
     readable = [f for f in files if f['status'] in ('scanned', 'skipped')]
-    problems = [f for f in files if f['status'] in ('missing', 'error') or f['warnings']]
+    problems = [message for _path, message in file_problems(files)]
+    result['problems'] = problems
     if not readable:
         module.fail_json(msg='paths: none of the paths could be read (%s); give existing, readable log files'
                          % '; '.join(f['error'] for f in files if f['error']), changed=False, files=files)
     if p['strict'] and problems:
         module.fail_json(msg='strict: %d path(s) missing, unreadable, partly readable or without timestamps: %s'
-                         % (len(problems), '; '.join((f['error'] or '; '.join(f['warnings'])) for f in problems)),
-                         changed=False, **result)
-    for f in problems:
-        module.warn('log_analysis: %s' % (f['error'] or '; '.join(f['warnings'])))
+                         % (len(problems), '; '.join(problems)), changed=False, **result)
+    for message in problems:
+        module.warn('log_analysis: %s' % message)
     module.exit_json(changed=False, **result)
 
 

@@ -142,6 +142,7 @@ def test_unreadable_inputs_are_reported_as_unprivileged_user(logs):
     assert files['cut.log.gz']['status'] == 'scanned' and 'truncated gzip' in files['cut.log.gz']['warnings'][0]
     assert r['error_counts'] == _expected(events, 6)  # the cut gzip holds only events older than 34 h
     assert 'Permission denied' in proc.stderr + proc.stdout  # warned
+    assert len(r['problems']) == 4 and any('truncated gzip' in p for p in r['problems']), r['problems']
     assert 'File problems:' in r['report']
     # strict turns the same problems into a failure that names them
     args['strict'] = True
