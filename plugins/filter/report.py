@@ -98,6 +98,8 @@ def _secrets(redact):
 
 
 def _host_checks(name, value):
+    if isinstance(value, dict) and 'not_checked' in value:  # the host was not checked; the text says why
+        value = [{'name': 'reachable', 'kind': 'host', 'status': 'critical', 'message': str(value['not_checked'])}]
     if isinstance(value, dict) and 'checks' in value:
         value = value['checks']
     if value is None:
@@ -119,7 +121,8 @@ def _host_checks(name, value):
 
 def checklist_report(results, kind, language='zh', title=None, generated_at=None, timeline=None, actions=None,
                      notes=None, extra=None, redact=None):
-    """Build the report structure from {host: [checks]} (or {host: health_check result})."""
+    """Build the report structure from {host: [checks]} (or {host: health_check result}, or {host: {not_checked:
+    why}})."""
     t = _text(language)
     if kind not in ('daily_check', 'periodic_check', 'incident_response'):
         raise AnsibleFilterError('checklist_report: kind must be daily_check, periodic_check or incident_response, '
@@ -148,6 +151,7 @@ def checklist_report(results, kind, language='zh', title=None, generated_at=None
         'problems': [{'host': h['name'], 'check': c['name'], 'status': c['status'], 'message': c.get('message', '')}
                      for h in hosts for c in h['checks'] if c['status'] != 'ok'],
         'hosts': hosts,
+        'not_checked': [h['name'] for h in hosts if any(c.get('kind') == 'host' for c in h['checks'])],
         'timeline': list(timeline or []),
         'actions': list(actions or []),
         'notes': list(notes or []),

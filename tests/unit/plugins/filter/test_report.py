@@ -43,6 +43,19 @@ def test_structure_statuses_and_problems_per_host():
     assert F['checklist_report']({'a': HEALTHY}, 'periodic_check', language='en')['title'] == 'Periodic check report'
 
 
+def test_a_host_not_checked_gets_a_critical_reachable_check_and_is_listed():
+    report = F['checklist_report']({'web-1': HEALTHY, 'web-9': {'not_checked': 'unreachable: Connection refused'}},
+                                   'daily_check', language='en')
+    by = {h['name']: h for h in report['hosts']}
+    assert by['web-9']['checks'] == [{'name': 'reachable', 'kind': 'host', 'status': 'critical',
+                                      'message': 'unreachable: Connection refused'}]
+    assert by['web-9']['status'] == 'critical' and report['status'] == 'critical'
+    assert report['not_checked'] == ['web-9']
+    assert {'host': 'web-9', 'check': 'reachable', 'status': 'critical',
+            'message': 'unreachable: Connection refused'} in report['problems']
+    assert build()['not_checked'] == []
+
+
 def test_status_order_unknown_is_worse_than_warning():
     report = F['checklist_report']({'h': [{'name': 'a', 'status': 'warning'}, {'name': 'b', 'status': 'unknown'}],
                                     'g': [{'name': 'c', 'status': 'bogus'}]}, 'daily_check')
