@@ -1,6 +1,7 @@
 """Every PromQL expression of every panel (and every template-variable query) of the grafana role's dashboards,
 executed against a live Prometheus (Debian package) on loopback that scrapes a real node_exporter (with the
-health_check textfile metrics) and the RedFire app exporter fixture, with the prometheus role's recording rules
+health_check textfile metrics), the RedFire app exporter fixture, and Debian's postgres_exporter and redis_exporter
+in front of a real PostgreSQL (with a streaming replica) and Redis, with the prometheus role's recording rules
 loaded: each must parse and return data, with the variables at "All" and at a concrete value.
 
 Grafana itself is not installable here (platform.md); this checks what Grafana would send to Prometheus."""
@@ -18,6 +19,7 @@ import yaml
 
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks
 from tests.conftest import ROOT, free_port
+from tests.lib.datastores import Postgres, Redis, postgres_exporter, redis_exporter
 from tests.lib.monitoring import stop_processes
 from tests.lib.redfire_app_exporter import start as start_app
 
@@ -69,9 +71,22 @@ def prometheus(tmp_path_factory):
               health_checks.result("service:redfire-backend", "service", "ok")]
     (textfiles / "redfire_health.prom").write_text(
         health_checks.render_textfile(health_checks.worst(c["status"] for c in checks), checks))
-    procs = []
+    procs, servers = [], []
     app = start_app(free_port())
     try:
+        # PostgreSQL with a replica (the replication panel) and Redis with keys, hits and misses
+        pg = Postgres(replica=True)
+        servers.append(pg)
+        pg.psql("CREATE TABLE orders (id serial PRIMARY KEY, symbol text); INSERT INTO orders (symbol) VALUES ('BTCUSDT')")
+        redis = Redis(tmp)
+        servers.append(redis)
+        redis.cli("SET", "quote:BTCUSDT", "43000")
+        redis.cli("GET", "quote:BTCUSDT")
+        redis.cli("GET", "quote:none")
+        pg_exp, pg_port = postgres_exporter(pg.dsn(), tmp)
+        servers.append(pg_exp)
+        rd_exp, rd_port = redis_exporter(redis.url(), tmp)
+        servers.append(rd_exp)
         for status, symbol, flow in [("success", "BTCUSDT", 5), ("success", "ETHUSDT", 3), ("failed", "BTCUSDT", 1),
                                      ("cancelled", "ETHUSDT", 1)]:
             app.add_orders(status, symbol, 10)
@@ -85,7 +100,9 @@ def prometheus(tmp_path_factory):
                   "rule_files": [str(RULES)],
                   "scrape_configs": [
                       {"job_name": "node", "static_configs": [{"targets": ["127.0.0.1:%d" % node_port]}]},
-                      {"job_name": "redfire-backend", "static_configs": [{"targets": ["127.0.0.1:%d" % app.port]}]}]}
+                      {"job_name": "redfire-backend", "static_configs": [{"targets": ["127.0.0.1:%d" % app.port]}]},
+                      {"job_name": "postgres", "static_configs": [{"targets": ["127.0.0.1:%d" % pg_port]}]},
+                      {"job_name": "redis", "static_configs": [{"targets": ["127.0.0.1:%d" % rd_port]}]}]}
         (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
         check = subprocess.run([need("promtool"), "check", "config", str(tmp / "prometheus.yml")], capture_output=True, text=True, check=False)
         assert check.returncode == 0, check.stdout + check.stderr
@@ -95,12 +112,15 @@ def prometheus(tmp_path_factory):
             stdout=open(tmp / "prometheus.log", "wb"), stderr=subprocess.STDOUT))  # noqa: SIM115
         base = "http://127.0.0.1:%d" % prom_port
         # recording rules over rate()s need two scrapes and an evaluation after them
-        for expr in ['count(up == 1) == 2', "job:redfire_order_success:ratio_rate5m", "endpoint:redfire_api_response_time_seconds:p99",
+        for expr in ['count(up == 1) == 4', "pg_up == 1", "redis_up == 1", "pg_stat_replication_pg_wal_lsn_diff",
+                     "rate(redis_keyspace_hits_total[1m])", "job:redfire_order_success:ratio_rate5m", "endpoint:redfire_api_response_time_seconds:p99",
                      "instance:redfire_node_cpu_usage:percent", "redfire_health_check_overall_status"]:
             wait_for(lambda: query(base, expr)["data"]["result"], 60, expr)
         yield base
     finally:
         stop_processes(procs)
+        for server in reversed(servers):
+            server.stop()
         app.stop()
 
 
@@ -157,4 +177,4 @@ def test_every_panel_query_returns_data(prometheus):
                     elif not answer["data"]["result"]:
                         failures.append("%s / %s [%s]: no data\n    %s" % (path.name, panel["title"], setting, expr))
     assert failures == [], "\n".join(failures)
-    assert len(BOARDS) == 4 and checked >= 60 and logs_panels == 1, (checked, logs_panels)
+    assert len(BOARDS) == 6 and checked >= 100 and logs_panels == 1, (checked, logs_panels)

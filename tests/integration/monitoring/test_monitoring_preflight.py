@@ -32,6 +32,12 @@ CASES = {
         ["prometheus"], {"grafana_http_port": 3300,
                          "prometheus_redfire_jobs": [{"job_name": "redfire-frontend", "targets": ["127.0.0.1:3300"]}]},
         ["point at this host on port 3300, where Grafana listens", "127.0.0.1:3300"]),
+    "trading_hours_unknown_key": (
+        ["alertmanager"], {"alertmanager_trading_hours": [{"weekday": ["monday"]}]},
+        ["alertmanager_trading_hours must be a list of Alertmanager time intervals", "weekdays"]),
+    "ratio_above_one": (
+        ["prometheus"], {"prometheus_alert_http_error_ratio": 5},
+        ["prometheus_alert_http_error_ratio is a ratio between 0 and 1 (got 5)"]),
     "threshold_not_a_number": (
         ["prometheus"], {"prometheus_alert_cpu_percent": "eighty"},
         ['prometheus_alert_cpu_percent must be a number (got \\"eighty\\")']),

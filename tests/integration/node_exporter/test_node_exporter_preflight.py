@@ -18,6 +18,8 @@ CASES = [
      ["node_exporter_checksum must be the sha256", "64 hex digits", "got 6"]),
     ({"node_exporter_extra_flags": ["collector.foo"]}, ["node_exporter_extra_flags", "long flag"]),
     ({"node_exporter_textfile_dir": "relative/dir"}, ["node_exporter_textfile_dir must be an absolute path"]),
+    ({"node_exporter_systemd_unit_include": "(ssh|cron)\\.service"},
+     ["node_exporter_systemd_unit_include must not contain them", "write [.] for a dot"]),
 ]
 
 

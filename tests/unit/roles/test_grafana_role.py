@@ -19,7 +19,8 @@ from tests.conftest import ROOT, run
 
 ROLE = ROOT / "roles" / "grafana"
 BOARDS = sorted((ROLE / "files" / "dashboards").glob("*.json"))
-FOLDERS = {"system": "系统监控", "application": "应用监控", "business": "业务监控", "checklist": "运维检查"}
+FOLDERS = {"system": "系统监控", "application": "应用监控", "business": "业务监控", "checklist": "运维检查",
+           "postgresql": "PostgreSQL监控", "redis": "Redis监控"}
 RECORDING_RULES = [
     "instance:redfire_node_cpu_usage:percent", "instance:redfire_node_memory_usage:percent",
     "instance_mountpoint:redfire_node_filesystem_usage:percent", "endpoint:redfire_api_response_time_seconds:p50",

@@ -2,7 +2,8 @@
 
 The rules are rendered by the role itself (tests/lib/render_monitoring.yml runs its preflight and configure
 tasks with prometheus_service_manage=false into a temporary directory); `promtool test rules` then runs
-the test files in prometheus_rules/ against them: every shipped alert fires and does not fire.
+the test files in prometheus_rules/ against them: every shipped alert fires and does not fire (the Watchdog,
+always firing, fires early and late instead).
 """
 import json
 import shutil
@@ -47,38 +48,51 @@ def shipped_alert_names(rules_file):
     return {r["alert"] for g in data["groups"] for r in g["rules"] if "alert" in r}
 
 
+DEFAULT_TESTS = ["alerts_test.yml", "alerts_platform_test.yml", "alerts_host_test.yml"]
+
+
 def test_every_alert_fires_and_stays_quiet_with_defaults(tmp_path):
     rules = render_rules(tmp_path)
     assert {p.name for p in rules.iterdir()} == {"redfire_recording.rules.yml", "redfire_alerts.rules.yml"}
     proc = run([promtool(), "check", "rules", *sorted(map(str, rules.iterdir()))])
-    assert "SUCCESS: 9 rules found" in proc.stdout
-    promtool_test(rules, "alerts_test.yml")
+    assert "SUCCESS: 11 rules found" in proc.stdout and "SUCCESS: 38 rules found" in proc.stdout, proc.stdout
+    for test_file in DEFAULT_TESTS:
+        promtool_test(rules, test_file)
 
-    # every shipped alert has a firing case and a quiet case in the test file
-    cases = yaml.safe_load((TESTS / "alerts_test.yml").read_text(encoding="utf-8"))
+    # every shipped alert has a firing case and a quiet case in the test files
     firing, quiet = set(), set()
-    for group in cases["tests"]:
-        for case in group.get("alert_rule_test", []):
-            (firing if case.get("exp_alerts") else quiet).add(case["alertname"])
+    for test_file in DEFAULT_TESTS:
+        cases = yaml.safe_load((TESTS / test_file).read_text(encoding="utf-8"))
+        for group in cases["tests"]:
+            for case in group.get("alert_rule_test", []):
+                (firing if case.get("exp_alerts") else quiet).add(case["alertname"])
     alerts = shipped_alert_names(rules / "redfire_alerts.rules.yml")
-    assert len(alerts) == 15
-    assert alerts == firing == quiet
+    assert len(alerts) == 37
+    assert alerts == firing == quiet | {"Watchdog"}
+    assert "Watchdog" not in quiet
 
 
 def test_variables_reach_the_rules(tmp_path):
     rules = render_rules(
         tmp_path, prometheus_alert_language="en", prometheus_alert_cpu_percent=95, prometheus_alert_api_p95_seconds=5,
         prometheus_alert_api_slow_for="1m", prometheus_alert_levels={"APISlowResponse": "emergency"},
-        prometheus_alert_rules_disabled=["RedFireOrderFlowStalled"])
+        prometheus_alert_rules_disabled=["RedFireOrderFlowStalled"], prometheus_alert_postgres_connections_percent=50,
+        prometheus_alert_postgres_connections_for="1m", prometheus_alert_filesystem_fill_hours=1,
+        prometheus_alert_filesystem_fill_window="10m", prometheus_alert_process_memory_bytes=104857600,
+        prometheus_redfire_jobs=[{"job_name": "trade.api", "targets": ["127.0.0.1:8000"]}])
     assert "RedFireOrderFlowStalled" not in shipped_alert_names(rules / "redfire_alerts.rules.yml")
     promtool_test(rules, "alerts_en_test.yml")
 
 
-@pytest.mark.parametrize("test_file", ["alerts_test.yml"])
-def test_rule_tests_detect_a_changed_threshold(tmp_path, test_file):
-    """The promtool tests are sharp: rules rendered with another CPU threshold fail them."""
-    rules = render_rules(tmp_path, prometheus_alert_cpu_percent=91)
+@pytest.mark.parametrize("test_file,changed,alert", [
+    ("alerts_test.yml", {"prometheus_alert_cpu_percent": 91}, "HighCPUUsage"),
+    ("alerts_platform_test.yml", {"prometheus_alert_redis_memory_percent": 96}, "RedisMemoryHigh"),
+    ("alerts_host_test.yml", {"prometheus_alert_inodes_free_percent": 4}, "HostInodesLow"),
+])
+def test_rule_tests_detect_a_changed_threshold(tmp_path, test_file, changed, alert):
+    """The promtool tests are sharp: rules rendered with another threshold fail them."""
+    rules = render_rules(tmp_path, **changed)
     shutil.copy(TESTS / test_file, rules / test_file)
     proc = run([promtool(), "test", "rules", test_file], check=False, cwd=rules)
     assert proc.returncode != 0
-    assert "alertname: HighCPUUsage" in proc.stdout + proc.stderr
+    assert "alertname: %s" % alert in proc.stdout + proc.stderr

@@ -1,0 +1,198 @@
+"""PostgreSQL (with an optional streaming replica), Redis and their Prometheus exporters, the Debian packages, run
+on loopback on free ports by the tests that need real database metrics (dashboards, fault -> alert tests).
+Everything is stopped by PID; data lives in a temporary directory removed at the end."""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.conftest import free_port
+from tests.lib.monitoring import Process, need
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+AS_PG = ["runuser", "-u", "postgres", "--"]
+
+
+def wait_port(port, timeout=30, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError("server exited with %s before listening on %d" % (proc.returncode, port))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("nothing listens on 127.0.0.1:%d after %ss" % (port, timeout))
+
+
+def _run(cmd, timeout=120):
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, env={"LANG": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    if proc.returncode != 0:
+        raise AssertionError("%s exited %s:\n%s\n%s" % (" ".join(cmd), proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+    return proc
+
+
+class Postgres:
+    """PostgreSQL 15 as user postgres on 127.0.0.1:<free port> (trust on loopback: a test server only);
+    replica=True adds a streaming standby made with pg_basebackup."""
+
+    def __init__(self, replica=False, max_connections=100):
+        assert (PG_BIN / "initdb").exists(), "postgresql (Debian) is not installed: ./scripts/setup test"
+        self.base = Path(tempfile.mkdtemp(prefix="redfire-it-pg-"))
+        shutil.chown(str(self.base), "postgres", "postgres")
+        self.port = free_port()
+        self.max_connections = max_connections
+        self.servers = []   # data directories started, primary first
+        self.replica_port = None
+        try:
+            self._create(replica)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _create(self, replica):
+        _run(AS_PG + [str(PG_BIN / "initdb"), "-D", str(self.base / "primary"), "-U", "postgres", "--auth-local=trust",
+                      "--auth-host=trust", "-E", "UTF8", "--no-sync"])
+        self._start("primary", self.port)
+        if replica:
+            self.replica_port = free_port()
+            _run(AS_PG + [str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                          "-D", str(self.base / "replica"), "-R", "-X", "stream"])
+            self._start("replica", self.replica_port)
+
+    def _start(self, name, port):
+        _run(AS_PG + [str(PG_BIN / "pg_ctl"), "-D", str(self.base / name), "-l", str(self.base / (name + ".log")), "-w",
+                      "-t", "60", "-o", "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=%d"
+                      % (port, self.base, self.max_connections), "start"])
+        self.servers.append(name)
+
+    def dsn(self, port=None, database="postgres"):
+        return "postgresql://postgres@127.0.0.1:%d/%s?sslmode=disable" % (port or self.port, database)
+
+    def psql(self, sql, port=None):
+        return _run(AS_PG + ["psql", "-h", str(self.base), "-p", str(port or self.port), "-U", "postgres", "-qAt",
+                             "-v", "ON_ERROR_STOP=1", "-c", sql]).stdout
+
+    def connect(self, count):
+        """`count` idle sessions held open (psql reading stdin); returns the processes (stop them by PID)."""
+        procs = []
+        for dummy in range(count):
+            procs.append(subprocess.Popen(AS_PG + ["psql", "-h", str(self.base), "-p", str(self.port), "-U", "postgres", "-qAt"],
+                                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        return procs
+
+    def _pid(self, name):
+        pidfile = self.base / name / "postmaster.pid"
+        return int(pidfile.read_text().split()[0]) if pidfile.exists() else None
+
+    def stop_server(self, name="primary"):
+        """Fast shutdown of one server (the 'postgres stopped' fault); start_server brings it back."""
+        pid = self._pid(name)
+        if pid is None:
+            return
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            return
+        for dummy in range(300):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+
+    def start_server(self, name="primary"):
+        self.servers.remove(name)
+        self._start(name, self.port if name == "primary" else self.replica_port)
+
+    def stop(self):
+        for name in reversed(self.servers):
+            self.stop_server(name)
+        shutil.rmtree(str(self.base), ignore_errors=True)
+
+
+class Redis:
+    """redis-server on 127.0.0.1:<free port> with a maxmemory (so memory % and evictions have a meaning)."""
+
+    def __init__(self, workdir, maxmemory="64mb", policy="allkeys-lru", maxclients=None):
+        self.exe = need("redis-server")
+        self.port = free_port()
+        self.workdir = Path(workdir)
+        argv = [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", str(self.workdir), "--maxmemory", maxmemory, "--maxmemory-policy", policy]
+        if maxclients:
+            argv += ["--maxclients", str(maxclients)]
+        self.argv = argv
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = Process("redis-%d" % self.port, self.argv, self.workdir)
+        wait_port(self.port, proc=self.proc.proc)
+
+    def cli(self, *args):
+        return _run([need("redis-cli"), "-h", "127.0.0.1", "-p", str(self.port)] + [str(a) for a in args]).stdout
+
+    def fill(self, megabytes, prefix="fill"):
+        """Write about `megabytes` MiB of values (1 MiB each, one Lua call: no per-key round trips)."""
+        script = ("for i=1,tonumber(ARGV[1]) do redis.call('SET', ARGV[2] .. i, string.rep('x', 1048576)) end "
+                  "return tonumber(ARGV[1])")
+        return self.cli("EVAL", script, 0, megabytes, prefix + ":" + secrets.token_hex(2) + ":")
+
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.stop()
+
+
+def postgres_exporter(dsn, log_dir, port=None):
+    """Debian's prometheus-postgres-exporter (0.11) for one DSN, on loopback; returns (Process, port)."""
+    port = port or free_port()
+    exe = need("prometheus-postgres-exporter")
+    log = Path(log_dir) / ("postgres_exporter-%d.log" % port)
+    fh = open(log, "wb")  # noqa: SIM115 - closed with the process below
+    proc = subprocess.Popen([exe, "--web.listen-address=127.0.0.1:%d" % port], stdout=fh, stderr=subprocess.STDOUT,
+                            env={"LANG": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DATA_SOURCE_NAME": dsn})
+    wrapped = _Wrapped(proc, fh, log)
+    wait_port(port, proc=proc)
+    return wrapped, port
+
+
+def redis_exporter(redis_url, log_dir, port=None):
+    """Debian's prometheus-redis-exporter (1.45) for one Redis, on loopback; returns (Process, port)."""
+    port = port or free_port()
+    proc = Process("redis_exporter-%d" % port, [need("prometheus-redis-exporter"), "-redis.addr", redis_url,
+                                                "-web.listen-address", "127.0.0.1:%d" % port], log_dir)
+    wait_port(port, proc=proc.proc)
+    return proc, port
+
+
+class _Wrapped:
+    """A Popen with its log file, stopped like tests.lib.monitoring.Process."""
+
+    def __init__(self, proc, fh, log):
+        self.proc, self._fh, self.log = proc, fh, log
+
+    def output(self):
+        return Path(self.log).read_text(errors="replace")[-6000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self._fh.close()
