@@ -177,7 +177,8 @@ def main(argv=None):
               if a["labels"].get("alertname") == alert and a["state"] == "firing"
               and all(a["labels"].get(k) == v for k, v in labels.items())]
     if firing:
-        print("drill: %s is already firing; clear the earlier fault first" % alert, file=sys.stderr)
+        print("drill: %s is already firing (an earlier fault or its consequence, e.g. orders failing while PostgreSQL"
+              " or Redis was down): run the drill once it has resolved" % alert, file=sys.stderr)
         return 2
 
     print("[drill] %s on %s (%s): expecting %s%s" % (args.fault, target, address, alert,
