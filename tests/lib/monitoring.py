@@ -75,11 +75,12 @@ def stop_processes(procs):
 class Process:
     """A server started by a test, stopped by PID; its output goes to a log file."""
 
-    def __init__(self, name, argv, log_dir):
+    def __init__(self, name, argv, log_dir, env=None):
         self.name = name
         self.log = Path(log_dir) / ("%s.log" % name)
         self._fh = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(argv, stdout=self._fh, stderr=subprocess.STDOUT, env={"LANG": "C", "PATH": "/usr/bin:/bin"})
+        self.proc = subprocess.Popen(argv, stdout=self._fh, stderr=subprocess.STDOUT,
+                                     env={"LANG": "C", "PATH": "/usr/bin:/bin", **(env or {})})
 
     @property
     def pid(self):
