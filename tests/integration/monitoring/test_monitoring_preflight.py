@@ -18,15 +18,15 @@ CASES = {
     "email_without_smarthost": (
         ["alertmanager"], {"alertmanager_email_to": ["ops@redfire.test"], "alertmanager_email_from": "am@redfire.test"},
         ["alertmanager_email_smarthost", "smarthost=\\\"\\\""]),
+    "threshold_not_a_number": (
+        ["prometheus"], {"prometheus_alert_cpu_percent": "eighty"},
+        ['prometheus_alert_cpu_percent must be a number (got \\"eighty\\")']),
     "trading_hours_unknown_key": (
         ["alertmanager"], {"alertmanager_trading_hours": [{"weekday": ["monday"]}]},
         ["alertmanager_trading_hours must be a list of Alertmanager time intervals", "weekdays"]),
     "ratio_above_one": (
         ["prometheus"], {"prometheus_alert_http_error_ratio": 5},
         ["prometheus_alert_http_error_ratio is a ratio between 0 and 1 (got 5)"]),
-    "threshold_not_a_number": (
-        ["prometheus"], {"prometheus_alert_cpu_percent": "eighty"},
-        ['prometheus_alert_cpu_percent must be a number (got \\"eighty\\")']),
 }
 
 
