@@ -1,8 +1,14 @@
 """Bad input fails in the roles' preflight, before anything is written, with a message naming what to change."""
+import json
+import shutil
+import subprocess
+import sys
+
 import pytest
+import yaml
 
 from tests.conftest import project_env
-from tests.lib.monitoring import render
+from tests.lib.monitoring import RENDER_PLAYBOOK, render
 
 CASES = {
     "target_without_port": (
@@ -21,6 +27,14 @@ CASES = {
     "threshold_not_a_number": (
         ["prometheus"], {"prometheus_alert_cpu_percent": "eighty"},
         ['prometheus_alert_cpu_percent must be a number (got \\"eighty\\")']),
+    # Grafana and the RedFire frontend both default to :3000: on the Prometheus host that job would scrape Grafana.
+    "frontend_on_grafana_default_port": (
+        ["prometheus"], {"prometheus_redfire_jobs": [{"job_name": "redfire-frontend", "targets": ["localhost:3000"]}]},
+        ["point at this host on port 3000, where Grafana listens", "localhost:3000", "grafana_http_port"]),
+    "frontend_on_moved_grafana_port": (
+        ["prometheus"], {"grafana_http_port": 3300,
+                         "prometheus_redfire_jobs": [{"job_name": "redfire-frontend", "targets": ["127.0.0.1:3300"]}]},
+        ["point at this host on port 3300, where Grafana listens", "127.0.0.1:3300"]),
     "trading_hours_unknown_key": (
         ["alertmanager"], {"alertmanager_trading_hours": [{"weekday": ["monday"]}]},
         ["alertmanager_trading_hours must be a list of Alertmanager time intervals", "weekdays"]),
@@ -44,3 +58,43 @@ def test_bad_input_fails_in_preflight(tmp_path, case):
         assert msg in out, "%r not in output:\n%s" % (msg, out[-3000:])
     assert "Traceback" not in out
     assert not conf.exists(), "preflight failed but files were written"
+
+
+def render_with_inventory(tmp_path, inventory, role_vars):
+    """Render prometheus with an inventory of our own (the groups the default jobs come from)."""
+    inv = tmp_path / "inventory.json"
+    inv.write_text(json.dumps(inventory))
+    varfile = tmp_path / "vars.json"
+    varfile.write_text(json.dumps({"render_roles": ["prometheus"], **role_vars}))
+    cmd = ["ansible-playbook", "-i", str(inv), "-l", "localhost", "-e", "ansible_python_interpreter=%s" % sys.executable,
+           "-e", "@%s" % varfile, str(RENDER_PLAYBOOK)]
+    return subprocess.run(cmd, env=project_env(), capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_default_jobs_come_from_the_app_group_and_never_scrape_grafana(tmp_path):
+    """The RedFire jobs' default targets are the `app` hosts (none: no job), never the Prometheus host's :3000;
+    postgres and redis targets come from the `database` and `cache` groups by file_sd."""
+    conf = tmp_path / "etc"
+    base = {"prometheus_config_dir": str(conf)}
+    alone = render_with_inventory(tmp_path, {"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}}, base)
+    assert alone.returncode == 0, alone.stdout[-3000:]
+    config = yaml.safe_load((conf / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert "redfire-frontend" not in jobs and "redfire-backend" not in jobs
+    assert ":3000" not in (conf / "prometheus.yml").read_text()
+
+    inventory = {"all": {"hosts": {"localhost": {"ansible_connection": "local"}}, "children": {
+        "app": {"hosts": {"app1": {"ansible_host": "10.250.0.5"}, "app2": {}}},
+        "database": {"hosts": {"db1": {"ansible_host": "10.250.0.6"}}},
+        "cache": {"hosts": {"cache1": {}}}}}}
+    shutil.rmtree(conf)
+    full = render_with_inventory(tmp_path, inventory, base)
+    assert full.returncode == 0, full.stdout[-3000:]
+    config = yaml.safe_load((conf / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["redfire-backend"]["static_configs"] == [{"targets": ["10.250.0.5:8000", "app2:8000"]}]
+    assert jobs["redfire-frontend"]["static_configs"] == [{"targets": ["10.250.0.5:3000", "app2:3000"]}]
+    for job, target, host in (("postgres", "10.250.0.6:9187", "db1"), ("redis", "cache1:9121", "cache1")):
+        assert jobs[job]["file_sd_configs"] == [{"files": [str(conf / "file_sd" / (job + ".yml"))]}]
+        assert yaml.safe_load((conf / "file_sd" / (job + ".yml")).read_text()) == [
+            {"targets": [target], "labels": {"host": host}}]

@@ -1,0 +1,83 @@
+"""postgres_exporter and redis_exporter beside a real PostgreSQL and Redis: both services up, each exporter
+logged in (pg_up 1, redis_up 1), the secrets only in their 0640 environment files."""
+import time
+
+import pytest
+import testinfra
+
+CONTAINER = "redfire-molecule-database_exporters-1"
+PG_PASSWORD = "Mol$ecule-pg_4711"  # as in molecule.yml
+REDIS_PASSWORD = "Mol$ecule-redis_4711"
+EXPORTERS = {
+    # unit: (port, environment file, variable, secret, metric that proves the login)
+    "prometheus-postgres-exporter": (9187, "/etc/default/redfire-postgres-exporter", "DATA_SOURCE_NAME",
+                                     PG_PASSWORD, "pg_up 1"),
+    "prometheus-redis-exporter": (9121, "/etc/default/redfire-redis-exporter", "REDIS_PASSWORD",
+                                  REDIS_PASSWORD, "redis_up 1"),
+}
+FETCH = ("python3 -c 'import sys,urllib.request;"
+         "sys.stdout.write(urllib.request.urlopen(\"http://127.0.0.1:%d/metrics\", timeout=10).read().decode())'")
+
+
+@pytest.fixture(scope="module")
+def host():
+    return testinfra.get_host("podman://" + CONTAINER)
+
+
+def journal(host, unit):
+    return host.run("journalctl -u %s -n 40 --no-pager" % unit).stdout
+
+
+def metrics(host, port, wanted, timeout=30):
+    """The exporter's page once it holds the wanted line (the first scrape may race the login)."""
+    deadline = time.monotonic() + timeout
+    page = ""
+    while time.monotonic() < deadline:
+        page = host.run(FETCH % port).stdout
+        if ("\n" + wanted + "\n") in page:
+            return page
+        time.sleep(1)
+    return page
+
+
+@pytest.mark.parametrize("unit", sorted(EXPORTERS))
+def test_service_running_enabled_and_listening(host, unit):
+    port = EXPORTERS[unit][0]
+    svc = host.service(unit)
+    assert svc.is_running and svc.is_enabled, journal(host, unit)
+    assert host.socket("tcp://0.0.0.0:%d" % port).is_listening, journal(host, unit)
+
+
+@pytest.mark.parametrize("unit", sorted(EXPORTERS))
+def test_exporter_logged_in(host, unit):
+    port, _path, _var, _secret, wanted = EXPORTERS[unit]
+    page = metrics(host, port, wanted)
+    assert "\n" + wanted + "\n" in page, page[-2000:] + journal(host, unit)
+
+
+def test_postgres_metrics_from_the_server(host):
+    page = metrics(host, 9187, "pg_up 1")
+    assert 'pg_stat_database_numbackends{datid=' in page
+    assert 'pg_settings_max_connections' in page
+
+
+def test_redis_metrics_from_the_server(host):
+    page = metrics(host, 9121, "redis_up 1")
+    assert "redis_connected_clients" in page and "redis_memory_used_bytes" in page
+
+
+@pytest.mark.parametrize("unit", sorted(EXPORTERS))
+def test_secret_only_in_the_environment_file(host, unit):
+    _port, path, var, secret, _wanted = EXPORTERS[unit]
+    env = host.file(path)
+    assert (env.user, env.group, env.mode) == ("root", "prometheus", 0o640)
+    assert "%s='" % var in env.content_string and secret in env.content_string
+    # systemd hands the value over literally (the "$" survives): the service's own environment holds it.
+    pid = host.check_output("systemctl show -p MainPID --value %s" % unit)
+    environ = host.check_output("tr '\\0' '\\n' < /proc/%s/environ" % pid)
+    assert any(line.startswith(var + "=") and line.endswith(secret) for line in environ.splitlines()), journal(host, unit)
+    # ... and nothing else shows it: not the command line, not the unit or its drop-in.
+    assert secret not in host.check_output("tr '\\0' ' ' < /proc/%s/cmdline" % pid)
+    unit_text = host.check_output("systemctl cat %s" % unit)
+    assert "EnvironmentFile=%s" % path in unit_text
+    assert secret not in unit_text
