@@ -96,10 +96,11 @@ class LabHost:
 
     def hostvars(self):
         """How Ansible reaches this host."""
+        # Root already, and the images have no sudo: no become (site.yml's plays ask for it).
         if not self.key:
-            return {"ansible_connection": "containers.podman.podman"}
+            return {"ansible_connection": "containers.podman.podman", "ansible_become": False}
         return {"ansible_connection": "ansible.builtin.ssh", "ansible_host": "127.0.0.1",
-                "ansible_port": self.ssh_port, "ansible_user": "root",
+                "ansible_port": self.ssh_port, "ansible_user": "root", "ansible_become": False,
                 "ansible_ssh_private_key_file": self.key.private, "ansible_ssh_args": self.key.ssh_args,
                 "ansible_pipelining": True}
 
