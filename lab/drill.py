@@ -9,6 +9,7 @@ Faults (-> the alert expected):
   crash -> TargetDown (job redfire-backend)  leak -> RedFireProcessMemoryHigh
   postgres_down -> PostgreSQLDown         postgres_connections -> PostgreSQLTooManyConnections
   redis_down -> RedisDown                 redis_full -> RedisMemoryHigh
+  disk_fill -> HostFilesystemFillingUp (the app host's 128 MB drill filesystem, /var/lib/redfire-fill)
 The stand-in's faults are written to its faults file on the app host; PostgreSQL and Redis faults are made on the
 data host (the unit stopped, connections held by a transient unit, Redis filled to its maxmemory).
 """
@@ -60,6 +61,12 @@ print("deleted %d keys" % len(keys))
 """
 
 
+FILL_MOUNT = "/var/lib/redfire-fill"
+# 512 KB a second, at most 100 MB of the 128 MB filesystem: a steady growth predict_linear sees filling it
+DISK_FILL = ("i=0; while [ $i -lt 200 ]; do dd if=/dev/zero of=%s/drill-$i bs=512K count=1 status=none; "
+             "i=$((i+1)); sleep 1; done; sleep 3600" % FILL_MOUNT)
+
+
 def _faults_file(content):
     return "printf %s > %s" % (shlex.quote(content), FAULTS_FILE)
 
@@ -82,6 +89,9 @@ DRILLS = {
     "redis_down": ("RedisDown", {}, "cache", "systemctl stop redis-server", "systemctl start redis-server", None),
     "redis_full": ("RedisMemoryHigh", {}, "cache", "python3 -c %s" % shlex.quote(REDIS_FILL),
                    "python3 -c %s" % shlex.quote(REDIS_EMPTY), "redis_password"),
+    "disk_fill": ("HostFilesystemFillingUp", {"mountpoint": FILL_MOUNT}, "app",
+                  "systemd-run --quiet --collect --unit redfire-drill-fill sh -c %s" % shlex.quote(DISK_FILL),
+                  "systemctl stop redfire-drill-fill; rm -f %s/drill-*" % FILL_MOUNT, None),
 }
 
 
@@ -164,7 +174,8 @@ def main(argv=None):
               % alert, file=sys.stderr)
         return 2
     firing = [a for a in get_json(prometheus + "/api/v1/alerts")["data"]["alerts"]
-              if a["labels"].get("alertname") == alert and a["state"] == "firing"]
+              if a["labels"].get("alertname") == alert and a["state"] == "firing"
+              and all(a["labels"].get(k) == v for k, v in labels.items())]
     if firing:
         print("drill: %s is already firing; clear the earlier fault first" % alert, file=sys.stderr)
         return 2
