@@ -121,6 +121,8 @@ def status_of(value, warning=None, critical=None, lower_is_worse=False):
         value = float(value)
     except (TypeError, ValueError):
         return 'unknown'
+    if math.isnan(value):
+        return 'unknown'
     if lower_is_worse:
         if critical is not None and value < float(critical):
             return 'critical'
