@@ -78,6 +78,7 @@ DEFAULT_LOG_SIZE_CRITICAL_MB = 2048.0
 DEFAULT_LOG_ERRORS_WARNING = 0.0
 DEFAULT_LOG_ERRORS_CRITICAL = 50.0
 DEFAULT_LOG_TIMEOUT = 60.0
+MAX_LOG_HOURS = 24 * 366 * 100  # a century: beyond it the window leaves the dates Python can hold
 
 # File systems that never hold data worth a disk check.
 PSEUDO_FSTYPES = frozenset((
@@ -1016,7 +1017,7 @@ def _nonempty(value, option):
 def _port(value, option):
     try:
         port = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError('%s must be a TCP port number 1-65535, got %r' % (option, value))
     if not 1 <= port <= 65535:
         raise ConfigError('%s must be a TCP port number 1-65535, got %d' % (option, port))
@@ -1157,7 +1158,7 @@ def normalize(params):
         for s in statuses:
             try:
                 code = int(s)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 code = -1
             if not 100 <= code <= 599:
                 raise ConfigError('%s.expected_status must hold HTTP status codes 100-599, got %r' % (opt, s))
@@ -1169,6 +1170,8 @@ def normalize(params):
                         'cert_critical_days': DEFAULT_CERT_CRITICAL_DAYS if cc is None else cc},
                        opt, 'cert_warning_days', 'cert_critical_days', lower_is_worse=True)
         regex = ep.get('body_regex')
+        if regex is not None and not isinstance(regex, str):
+            raise ConfigError('%s.body_regex must be a regular expression (a string), got %r' % (opt, regex))
         if regex:
             try:
                 re.compile(regex)
@@ -1225,7 +1228,7 @@ def _logs(logs):
         if not path.startswith('/'):
             raise ConfigError('logs.paths[%d] must be an absolute path or glob, got %r' % (i, path))
     hours = logs.get('hours')
-    spec['hours'] = _num(DEFAULT_LOG_HOURS if hours is None else hours, 'logs.hours', 0, None, low_open=True)
+    spec['hours'] = _num(DEFAULT_LOG_HOURS if hours is None else hours, 'logs.hours', 0, MAX_LOG_HOURS, low_open=True)
     for wkey, ckey, wdefault, cdefault in (
             ('size_warning_mb', 'size_critical_mb', DEFAULT_LOG_SIZE_WARNING_MB, DEFAULT_LOG_SIZE_CRITICAL_MB),
             ('errors_warning', 'errors_critical', DEFAULT_LOG_ERRORS_WARNING, DEFAULT_LOG_ERRORS_CRITICAL)):
@@ -1240,6 +1243,9 @@ def _logs(logs):
     spec['categories'] = dict(DEFAULT_CATEGORIES) if logs.get('categories') is None else logs['categories']
     spec['timestamp_format'] = logs.get('timestamp_format') or None
     spec['timestamp_regex'] = logs.get('timestamp_regex') or None
+    for key in ('timestamp_format', 'timestamp_regex'):
+        if spec[key] is not None and not isinstance(spec[key], str):
+            raise ConfigError('logs.%s must be a string, got %r' % (key, spec[key]))
     try:
         Matcher(spec['categories'])
         make_key_function(spec['timestamp_regex'], spec['timestamp_format'])

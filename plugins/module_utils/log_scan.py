@@ -1189,6 +1189,9 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
             raise LogScanError(name, '%s must be 0 or a positive whole number, got %r' % (name, val))
     max_details, max_context_lines, top_messages, workers = (int(max_details), int(max_context_lines),
                                                              int(top_messages), int(workers))
+    if isinstance(max_line_bytes, bool) or not isinstance(max_line_bytes, int) or max_line_bytes < 1024:
+        raise LogScanError('max_line_bytes', 'max_line_bytes must be a whole number of at least 1024, got %r'
+                           % (max_line_bytes,))
     if order_tolerance > MAX_ORDER_TOLERANCE:
         raise LogScanError('order_tolerance', 'order_tolerance must be at most %d seconds (a week), got %r'
                            % (MAX_ORDER_TOLERANCE, order_tolerance))

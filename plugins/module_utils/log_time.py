@@ -253,6 +253,10 @@ def _strptime_key_function(fmt, tz, now):
 def make_key_function(timestamp_regex=None, timestamp_format=None, json_time_field=None, tz=None, now=None):
     """(compiled bytes regex, key function of a match) for the configured timestamp style."""
     now = now or now_in(tz)
+    for option, value in (('json_time_field', json_time_field), ('timestamp_regex', timestamp_regex),
+                          ('timestamp_format', timestamp_format)):
+        if value is not None and not isinstance(value, str):
+            raise TimeOptionError(option, '%s must be a string, got %r' % (option, value))
     if json_time_field:
         if timestamp_regex or timestamp_format:
             raise TimeOptionError('json_time_field', 'json_time_field cannot be combined with timestamp_regex or '
