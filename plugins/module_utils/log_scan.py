@@ -436,15 +436,19 @@ def expand_paths(paths, include_rotated=True):
     """Files to scan, oldest first within each rotation family, and the paths that matched nothing.
 
     Returns (families, missing): families is a list of lists of paths (a base log and its rotated siblings,
-    oldest first, the base last)."""
+    oldest first, the base last). A path that exists is taken literally even when it holds glob characters
+    (``app[1].log``). Each directory is listed once, so the work grows with the number of files, not its square."""
     families = []
     missing = []
     seen = set()
+    listings = {}  # directory -> {base name: [(rank, suffix)]}
     for spec in paths:
-        if glob.has_magic(spec):
+        if os.path.lexists(spec):
+            matched = [spec]
+        elif glob.has_magic(spec):
             matched = sorted(glob.glob(spec))
         else:
-            matched = [spec] if os.path.lexists(spec) else []
+            matched = []
         if not matched:
             missing.append(spec)
             continue
@@ -453,11 +457,11 @@ def expand_paths(paths, include_rotated=True):
                 continue
             family = []
             if include_rotated and not os.path.isdir(path):
-                sibs = []
-                for sib in glob.glob(glob.escape(path) + '.*') + glob.glob(glob.escape(path) + '-*'):
-                    rank = _rotation_rank(sib[len(path):])
-                    if rank is not None and sib not in seen:
-                        sibs.append((rank, sib))
+                folder, name = os.path.split(path)
+                rotated = listings.get(folder)
+                if rotated is None:
+                    rotated = listings[folder] = _rotated_names(folder)
+                sibs = [(rank, path + suffix) for rank, suffix in rotated.get(name, ()) if path + suffix not in seen]
                 # dated siblings (app.log-20240101) first by date, then numbered ones (app.log.3 .. .1)
                 dated = sorted([s for s in sibs if s[0][2]], key=lambda x: x[0][2])
                 numbered = sorted([s for s in sibs if not s[0][2]], key=lambda x: x[0][1])
@@ -467,6 +471,22 @@ def expand_paths(paths, include_rotated=True):
                 seen.add(p)
             families.append(family)
     return families, missing
+
+
+def _rotated_names(folder):
+    """{base name: [(rank, suffix)]} of the rotated files in ``folder`` (app.log.1 -> app.log: (rank, '.1'))."""
+    try:
+        names = os.listdir(folder or '.')
+    except OSError:
+        return {}
+    out = {}
+    for name in names:
+        for at in range(1, len(name)):
+            if name[at] in '.-':
+                rank = _rotation_rank(name[at:])
+                if rank is not None:
+                    out.setdefault(name[:at], []).append((rank, name[at:]))
+    return out
 
 
 # --------------------------------------------------------------------------------------------- scanning

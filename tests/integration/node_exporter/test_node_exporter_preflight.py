@@ -18,6 +18,10 @@ CASES = [
      ["node_exporter_checksum must be the sha256", "64 hex digits", "got 6"]),
     ({"node_exporter_extra_flags": ["collector.foo"]}, ["node_exporter_extra_flags", "long flag"]),
     ({"node_exporter_textfile_dir": "relative/dir"}, ["node_exporter_textfile_dir must be an absolute path"]),
+    ({"node_exporter_extra_flags": ["--web.listen-address=:9999"]},
+     ["node_exporter_extra_flags has --web.listen-address", "node_exporter_listen_address and node_exporter_port"]),
+    ({"node_exporter_extra_flags": ["--collector.textfile.directory=/tmp"]},
+     ["node_exporter_extra_flags has --collector.textfile.directory", "node_exporter_textfile_dir"]),
 ]
 
 
