@@ -367,7 +367,8 @@ problems:
   sample: ["no such file or no glob match: /var/log/redfire/api.log"]
 incomplete:
   description:
-    - Whether errors may be missing from the counts: the scan was cut by O(timeout), or RV(problems) is not empty.
+    - Whether errors may be missing from the counts, that is the scan was cut by O(timeout) or RV(problems) is
+      not empty.
   returned: success
   type: bool
   sample: false

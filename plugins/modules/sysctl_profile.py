@@ -63,7 +63,7 @@ options:
   path:
     description:
       - The managed file. It must be a C(.conf) file directly in C(/etc/sysctl.d) unless O(force=true).
-      - A glob, a symlink (not followed: writing would replace the link with a regular file), a FIFO or a device
+      - A glob, a symlink (not followed, since writing would replace the link with a regular file), a FIFO or a device
         is refused before anything changes.
       - Interpreted below O(root).
     type: path
