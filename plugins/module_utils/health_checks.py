@@ -31,12 +31,13 @@ import threading
 import time
 
 from ansible_collections.redfire.ops.plugins.module_utils.deadline import DeadlineExceeded, bounded_search
+from ansible_collections.redfire.ops.plugins.module_utils.url_secrets import (  # noqa: F401  (option_secrets: the module)
+    mask_secrets, mask_url, option_secrets)
 
 try:
-    from urllib.parse import unquote, urlsplit
+    from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported by this collection
     from urlparse import urlsplit  # type: ignore
-    from urllib import unquote  # type: ignore
 
 STATUSES = ('ok', 'warning', 'critical', 'unknown')
 STATUS_CODE = {'ok': 0, 'warning': 1, 'critical': 2, 'unknown': 3}
@@ -94,15 +95,6 @@ try:
 except ImportError:
     psutil = None
     HAS_PSUTIL = False
-
-
-# userinfo of a URL (scheme://user:pass@host), query values (?token=...&k=v) and DSN key=value secrets
-_USERINFO = re.compile(r'([A-Za-z][A-Za-z0-9+.-]*://)([^/?#@\s]*)@')
-_QUERY_VALUE = re.compile(r'([?&;][^=&#\s]+=)[^&#\s]*')
-_QUERY_VALUE_CAPTURE = re.compile(r'([?&;][^=&#\s]+=)([^&#\s]*)')
-_DSN_SECRET = re.compile(r'(\b(?:password|passwd|pwd|token|secret|sslpassword|api_?key)\s*=\s*)[^\s&]+', re.I)
-_DSN_SECRET_CAPTURE = re.compile(r'(\b(?:password|passwd|pwd|token|secret|sslpassword|api_?key)\s*=\s*)([^\s&]+)',
-                                 re.I)
 
 
 class ConfigError(Exception):
@@ -495,49 +487,6 @@ def split_host_port(address):
 
 def _target_name(target):
     return target.get('name') or '%s:%s' % (target['type'], mask_url(target['address']))
-
-
-def mask_url(text):
-    """``text`` with the secrets a URL or DSN may hold masked: the password of ``user:pass@`` (the whole userinfo
-    of ``token@``) and every query value, so names, messages and textfile labels never carry them."""
-    text = str(text)
-    if '://' in text or '@' in text or '?' in text or '=' in text:
-        text = _USERINFO.sub(_mask_userinfo, text)
-        text = _QUERY_VALUE.sub(r'\1***', text)
-        text = _DSN_SECRET.sub(r'\1***', text)
-    return text
-
-
-def _mask_userinfo(m):
-    user, sep, _password = m.group(2).partition(':')
-    return m.group(1) + (user + ':***' if sep else '***') + '@'
-
-
-def mask_secrets(text, *sources):
-    """``text`` with the secrets of the URLs or DSNs ``sources`` (their passwords and query values, also
-    percent-decoded) replaced, and every URL in it masked (see mask_url)."""
-    text = str(text)
-    for source in sources:
-        for secret in _secrets_of(source):
-            text = text.replace(secret, '***')
-    return mask_url(text)
-
-
-def _secrets_of(source):
-    if not source:
-        return []
-    source = str(source)
-    found = []
-    for m in _USERINFO.finditer(source):
-        user, sep, password = m.group(2).partition(':')
-        found.append(password if sep else user)
-    found.extend(m.group(2) for m in _QUERY_VALUE_CAPTURE.finditer(source))
-    found.extend(m.group(2) for m in _DSN_SECRET_CAPTURE.finditer(source))
-    out = []
-    for secret in found:
-        if len(secret) >= 3:  # shorter ones would mask unrelated text
-            out.extend([secret, unquote(secret)])
-    return sorted(set(out), key=len, reverse=True)
 
 
 def _net_tcp(target):

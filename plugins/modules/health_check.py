@@ -631,6 +631,8 @@ def write_textfile(module, path, content):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
+    # Credentials inside URLs and DSNs: Ansible then masks them in the invocation (-v) and everywhere else
+    module.no_log_values.update(core.option_secrets(params))
 
     try:
         cfg = core.normalize(params)
