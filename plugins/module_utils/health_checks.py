@@ -31,8 +31,7 @@ import threading
 import time
 
 from ansible_collections.redfire.ops.plugins.module_utils.deadline import DeadlineExceeded, bounded_search
-from ansible_collections.redfire.ops.plugins.module_utils.url_secrets import (  # noqa: F401  (option_secrets: the module)
-    mask_secrets, mask_url, option_secrets)
+from ansible_collections.redfire.ops.plugins.module_utils.url_secrets import mask_secrets, mask_url
 
 try:
     from urllib.parse import urlsplit

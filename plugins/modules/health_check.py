@@ -536,6 +536,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks as core
+from ansible_collections.redfire.ops.plugins.module_utils.url_secrets import option_secrets
 
 _THRESHOLD = dict(type='dict', options=dict(warning=dict(type='float'), critical=dict(type='float')))
 
@@ -632,7 +633,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     # Credentials inside URLs and DSNs: Ansible then masks them in the invocation (-v) and everywhere else
-    module.no_log_values.update(core.option_secrets(params))
+    module.no_log_values.update(option_secrets(params))
 
     try:
         cfg = core.normalize(params)
