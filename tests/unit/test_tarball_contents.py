@@ -10,10 +10,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # Every top-level entry a tarball may have; a new one is a decision to make here, not an accident.
 ALLOWED_TOP = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.rst", "changelogs", "docs",
                "examples", "extensions", "meta", "playbooks", "plugins", "roles", "tests", "molecule",
-               "requirements.txt", "bindep.txt", "awx"}
+               "requirements.txt", "bindep.txt"}
 REQUIRED = {"README.md", "LICENSE", "changelogs/changelog.yaml", "meta/runtime.yml", "playbooks/site.yml",
             "playbooks/daily_check.yml", "plugins/modules/health_check.py", "roles/node_exporter/README.md",
-            "tests/unit/test_tarball_contents.py", "meta/execution-environment.yml", "requirements.txt", "bindep.txt"}
+            "tests/unit/test_tarball_contents.py", "meta/execution-environment.yml", "requirements.txt", "bindep.txt",
+            "playbooks/awx_configure.yml", "playbooks/vars/awx_configure.yml", "examples/awx_project/daily_check.yml"}
 DEVELOPMENT = ("scripts/", "benchmarks/", "lab/", "ee/", ".ci/", ".venv/", ".build/", ".ansible/",
                "requirements-dev.txt", "pytest.ini", ".ansible-lint", ".yamllint", "execution-environment.yml",
                ".gitignore", "reports/")

@@ -1,5 +1,5 @@
 """Engines for scheduled runs: ansible-builder writes the execution environment's build context from
-execution-environment.yml, and the AWX playbook passes a syntax check with the awx.awx collection."""
+execution-environment.yml, and the AWX playbooks pass a syntax check with the awx.awx collection."""
 import shutil
 import tarfile
 
@@ -49,6 +49,13 @@ def test_ansible_builder_finds_the_collections_python_and_system_needs(tmp_path)
     assert any(line.startswith("openssh-clients [platform:rpm]") for line in data["system"]), data["system"]
 
 
-def test_awx_playbook_syntax():
-    proc = run(["ansible-playbook", "--syntax-check", "awx/configure.yml"], cwd=str(ROOT))
-    assert "playbook: awx/configure.yml" in proc.stdout
+def test_awx_playbooks_syntax():
+    """redfire.ops.awx_configure by name, and the example AWX project's wrappers (each imports a checklist)."""
+    proc = run(["ansible-playbook", "--syntax-check", "redfire.ops.awx_configure"], cwd=str(ROOT))
+    assert "ansible_collections/redfire/ops/playbooks/awx_configure.yml" in proc.stdout
+    for name in ("daily_check", "periodic_check", "incident_response"):
+        proc = run(["ansible-playbook", "-i", "localhost,", "--list-tasks", "examples/awx_project/%s.yml" % name],
+                   cwd=str(ROOT))
+        plays = [play["name"] for play in yaml.safe_load((ROOT / "playbooks" / (name + ".yml")).read_text())
+                 if "hosts" in play]
+        assert plays and all("): %s" % play in proc.stdout for play in plays), proc.stdout
