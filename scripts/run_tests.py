@@ -90,23 +90,25 @@ def layer_lint(result, log):
 
 def galaxy_importer(log):
     """galaxy-importer on the tarball scripts/check_build made; passes only when the import succeeds and it
-    warns about nothing (Galaxy shows its warnings, ansible-lint's included, on the collection's page)."""
+    warns about nothing (Galaxy shows its warnings on the collection's page)."""
     tarballs = sorted((ROOT / ".build" / "check_build" / "dist").glob("redfire-ops-*.tar.gz"))
     if len(tarballs) != 1:
         print("galaxy-importer: expected one tarball from scripts/check_build, found %d" % len(tarballs))
         return False
-    # The importer's ansible-lint sees only ~/.ansible/collections besides the collection itself: give it a
+    # The importer runs ansible-doc with only ~/.ansible/collections besides the collection itself: give it a
     # home whose collections are the dependencies of .build/deps (Galaxy is not reachable to install them).
     home = ROOT / ".build" / "importer-home"
     shutil.rmtree(home, ignore_errors=True)
     (home / ".ansible").mkdir(parents=True)
     (home / ".ansible" / "collections").symlink_to(ROOT / ".build" / "deps")
     env = dict(os.environ, HOME=str(home))
-    # The defaults, explicitly, so a /etc/galaxy-importer/galaxy-importer.cfg on the machine changes nothing;
+    # Explicit settings, so a /etc/galaxy-importer/galaxy-importer.cfg on the machine changes nothing.
+    # Its ansible-lint (production profile with a skip list, on the tarball) is a subset of this layer's own
+    # ansible-lint run on the whole tree, and its fixed 180 s timeout fails on a loaded machine: off here.
     # ansible-test needs a container engine and runs in the sanity layer instead.
     env.update({"GALAXY_IMPORTER_" + k: v for k, v in {
-        "RUN_ANSIBLE_DOC": "true", "RUN_ANSIBLE_LINT": "true", "OFFLINE_ANSIBLE_LINT": "true",
-        "CHECK_CHANGELOG": "true", "RUN_ANSIBLE_TEST": "false", "RUN_FLAKE8": "false"}.items()})
+        "RUN_ANSIBLE_DOC": "true", "RUN_ANSIBLE_LINT": "false", "CHECK_CHANGELOG": "true",
+        "RUN_ANSIBLE_TEST": "false", "RUN_FLAKE8": "false"}.items()})
     out = OUT / "galaxy-importer.out"
     with open(out, "wb") as fh:
         rc = subprocess.call([sys.executable, "-m", "galaxy_importer.main", str(tarballs[0])], cwd=str(home),

@@ -14,7 +14,7 @@ ALLOWED_TOP = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG
 REQUIRED = {"README.md", "LICENSE", "changelogs/changelog.yaml", "meta/runtime.yml", "playbooks/site.yml",
             "playbooks/daily_check.yml", "plugins/modules/health_check.py", "roles/node_exporter/README.md",
             "tests/unit/test_tarball_contents.py", "meta/execution-environment.yml", "requirements.txt", "bindep.txt",
-            "playbooks/awx_configure.yml", "playbooks/vars/awx_configure.yml", "examples/awx_project/daily_check.yml"}
+            "playbooks/awx_configure.yml", "playbooks/vars/awx_configure.yml", "examples/inventory/hosts.yml"}
 DEVELOPMENT = ("scripts/", "benchmarks/", "lab/", "ee/", ".ci/", ".venv/", ".build/", ".ansible/",
                "requirements-dev.txt", "pytest.ini", ".ansible-lint", ".yamllint", "execution-environment.yml",
                ".gitignore", "reports/")
