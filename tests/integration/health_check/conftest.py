@@ -99,6 +99,7 @@ def postgres():
             os.kill(pid, signal.SIGINT)   # fast shutdown
         except ProcessLookupError:
             return
+
         def gone():
             try:
                 os.kill(pid, 0)
