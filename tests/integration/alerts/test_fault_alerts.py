@@ -34,7 +34,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT, free_port, project_env
 from tests.lib.datastores import Postgres, Redis, postgres_exporter, redis_exporter, wait_port
-from tests.lib.monitoring import Process, WebhookReceiver, http_get_json, need, render, wait_for
+from tests.lib.monitoring import Process, http_get_json, need, render, wait_for
+from tests.lib.receivers import WebhookReceiver
 
 STANDIN = ROOT / "lab" / "redfire_standin" / "redfire_standin.py"
 # stand-in job -> its fault
@@ -160,7 +161,7 @@ def platform(tmp_path_factory):
     assert STANDIN.exists(), "the RedFire stand-in %s is missing" % STANDIN
     started = []
     try:
-        hook = WebhookReceiver(free_port())
+        hook = WebhookReceiver()
         started.append(hook)
         # the stand-ins' PostgreSQL and Redis stay healthy; the database faults have servers of their own
         pg_app, pg_busy, pg_down = Postgres(), Postgres(max_connections=30), Postgres()
@@ -239,7 +240,7 @@ def platform(tmp_path_factory):
 
 
 def _alerts(hook, status, name, labels):
-    return [a for p in hook.received() for a in p["alerts"]
+    return [a for p in hook.payloads() for a in p["alerts"]
             if a["status"] == status and a["labels"].get("alertname") == name
             and all(a["labels"].get(k) == v for k, v in labels.items())]
 
