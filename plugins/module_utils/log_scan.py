@@ -1206,7 +1206,8 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
                       ('top_messages', top_messages), ('order_tolerance', order_tolerance), ('workers', workers)):
         if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val < float('inf') or \
                 (name != 'order_tolerance' and val != int(val)):
-            raise LogScanError(name, '%s must be 0 or a positive whole number, got %r' % (name, val))
+            raise LogScanError(name, '%s must be 0 or a positive number, got %r' % (name, val)
+                               + ('' if name == 'order_tolerance' else ' (a whole number)'))
     max_details, max_context_lines, top_messages, workers = (int(max_details), int(max_context_lines),
                                                              int(top_messages), int(workers))
     if isinstance(max_line_bytes, bool) or not isinstance(max_line_bytes, int) or max_line_bytes < 1024:
