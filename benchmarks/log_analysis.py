@@ -13,6 +13,8 @@ the same run, each measurement in a fresh child process (peak RSS from os.wait4'
   5. full-window scan of app.log.gz           -> uncompressed MB/s                (goal >= 200 MB/s)
      (baseline: `gzip -dc app.log.gz > /dev/null` in the same run)
   6. peak RSS of every analysis process (workers included: each is counted)      (goal <= 100 MB)
+  7. finding the files of a glob with 1,000 and with 10,000 matches (each with a rotated .1 sibling)
+                                              -> time per file, 10,000 against 1,000 (goal <= 2x: linear)
 
 Usage: python benchmarks/log_analysis.py [--size 1G] [--regenerate] [--repeat 2]
 """
@@ -159,6 +161,26 @@ print(json.dumps({'seconds': time.perf_counter() - t0, 'bytes': size, 'hits': hi
 '''
 
 
+DISCOVER = '''
+import json, os, sys, tempfile, time
+from ansible_collections.redfire.ops.plugins.module_utils import log_scan
+out = {}
+for count in (1000, 10000):
+    folder = tempfile.mkdtemp(prefix='redfire-bench-discover-')
+    for i in range(count):
+        for name in ('app-%05d.log' % i, 'app-%05d.log.1' % i):
+            open(os.path.join(folder, name), 'w').close()
+    t0 = time.perf_counter()
+    families, _missing = log_scan.expand_paths([os.path.join(folder, '*.log')])
+    out[count] = time.perf_counter() - t0
+    assert len(families) == count and all(len(f) == 2 for f in families)
+    for name in os.listdir(folder):
+        os.unlink(os.path.join(folder, name))
+    os.rmdir(folder)
+print(json.dumps(out))
+'''
+
+
 def _timed(cmd, repeat):
     best = None
     out = None
@@ -232,6 +254,8 @@ def main():
     gz_mbs = gzr['bytes'] / 1e6 / gzr['seconds']
     gunzip_mbs = gzr['bytes'] / 1e6 / gunzip_s
     peak = max(one_rss, full_rss, last4_rss, gz_rss)
+    found = min((_child(DISCOVER)[0] for _i in range(opts.repeat)), key=lambda r: r['10000'])
+    per_file = (found['10000'] / 10000) / (found['1000'] / 1000)
     rows = [
         ('grep -ciE (baseline)', '%.2f s' % grep_s, '%.0f MB/s' % grep_mbs, '%s matching lines' %
          grep_out.decode().strip(), ''),
@@ -251,6 +275,8 @@ def main():
         ('peak RSS per process', '%.0f MB' % peak, 'idle interpreter %.0f MB' % idle_rss,
          'w=1 %.0f / w=%d %.0f / 4h %.0f / gz %.0f MB' % (one_rss, workers, full_rss, last4_rss, gz_rss),
          'goal <= 100 MB: %s' % ('met' if peak <= 100 else 'NOT met')),
+        ('glob of 1,000 / 10,000', '%.2f s' % found['10000'], '%.3f s for 1,000' % found['1000'],
+         '%.2fx time per file at 10,000' % per_file, 'goal <= 2x: %s' % ('met' if per_file <= 2 else 'NOT met')),
     ]
     print('\n%-24s %-10s %-26s %-34s %s' % ('measurement', 'time', 'rate', 'ratio / detail', 'goal'))
     for row in rows:

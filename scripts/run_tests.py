@@ -82,6 +82,45 @@ def layer_lint(result, log):
         result.add(name, sh(cmd, log, env=isolated_env()) == 0)
     # The collection builds, installs and every plugin renders with ansible-doc.
     result.add("collection build and ansible-doc", sh(["bash", "scripts/check_build"], log) == 0)
+    # What the docs site and Galaxy/Automation Hub run on a published collection.
+    result.add("antsibull-docs lint-collection-docs",
+               sh(["antsibull-docs", "lint-collection-docs", "--plugin-docs", "."], log, env=isolated_env()) == 0)
+    result.add("galaxy-importer", galaxy_importer(log))
+
+
+def galaxy_importer(log):
+    """galaxy-importer on the tarball scripts/check_build made; passes only when the import succeeds and it
+    warns about nothing (Galaxy shows its warnings on the collection's page)."""
+    tarballs = sorted((ROOT / ".build" / "check_build" / "dist").glob("redfire-ops-*.tar.gz"))
+    if len(tarballs) != 1:
+        print("galaxy-importer: expected one tarball from scripts/check_build, found %d" % len(tarballs))
+        return False
+    # The importer runs ansible-doc with only ~/.ansible/collections besides the collection itself: give it a
+    # home whose collections are the dependencies of .build/deps (Galaxy is not reachable to install them).
+    home = ROOT / ".build" / "importer-home"
+    shutil.rmtree(home, ignore_errors=True)
+    (home / ".ansible").mkdir(parents=True)
+    (home / ".ansible" / "collections").symlink_to(ROOT / ".build" / "deps")
+    env = dict(os.environ, HOME=str(home))
+    # Explicit settings, so a /etc/galaxy-importer/galaxy-importer.cfg on the machine changes nothing.
+    # Its ansible-lint (production profile with a skip list, on the tarball) is a subset of this layer's own
+    # ansible-lint run on the whole tree, and its fixed 180 s timeout fails on a loaded machine: off here.
+    # ansible-test needs a container engine and runs in the sanity layer instead.
+    env.update({"GALAXY_IMPORTER_" + k: v for k, v in {
+        "RUN_ANSIBLE_DOC": "true", "RUN_ANSIBLE_LINT": "false", "CHECK_CHANGELOG": "true",
+        "RUN_ANSIBLE_TEST": "false", "RUN_FLAKE8": "false"}.items()})
+    out = OUT / "galaxy-importer.out"
+    with open(out, "wb") as fh:
+        rc = subprocess.call([sys.executable, "-m", "galaxy_importer.main", str(tarballs[0])], cwd=str(home),
+                             env=env, stdout=fh, stderr=subprocess.STDOUT)
+    text = out.read_text(errors="replace")
+    with open(log, "a") as fh:
+        fh.write(text)
+    problems = [line for line in text.splitlines() if line.startswith(("WARNING", "ERROR"))]
+    print("\n".join(problems) or "galaxy-importer: no warnings")
+    ok = rc == 0 and "Importer processing completed successfully" in text and not problems
+    print("galaxy-importer: %s (exit %d)" % ("ok" if ok else "FAILED", rc), flush=True)
+    return ok
 
 
 def layer_sanity(result, log):

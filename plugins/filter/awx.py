@@ -9,6 +9,8 @@ __metaclass__ = type
 import datetime
 import re
 
+from ansible_collections.redfire.ops.plugins.module_utils.filter_input import guarded
+
 try:
     from ansible.errors import AnsibleFilterError
 except ImportError:  # pragma: no cover - only without Ansible
@@ -99,4 +101,4 @@ def awx_rrule(schedule):
 
 class FilterModule(object):
     def filters(self):
-        return {'awx_rrule': awx_rrule}
+        return {'awx_rrule': guarded('awx_rrule', awx_rrule, AnsibleFilterError)}

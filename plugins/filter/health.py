@@ -8,6 +8,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks as core
+from ansible_collections.redfire.ops.plugins.module_utils.filter_input import guarded, is_number
 
 _COLUMNS = ('name', 'status', 'value', 'warning', 'critical', 'message')
 
@@ -17,13 +18,14 @@ def health_status(value, warning=None, critical=None, lower_is_worse=False):
     for option, threshold in (('warning', warning), ('critical', critical)):
         if threshold is not None:
             try:
-                float(threshold)
+                if not is_number(float(threshold)):
+                    raise ValueError(threshold)
             except (TypeError, ValueError):
-                raise AnsibleFilterError('health_status: %s must be a number, got %r' % (option, threshold))
+                raise AnsibleFilterError('health_status: %s must be a number (finite), got %r' % (option, threshold))
     return core.status_of(value, warning, critical, lower_is_worse=bool(lower_is_worse))
 
 
-def _checks(checks, filter_name):
+def _checks(checks, filter_name, needs=()):
     if isinstance(checks, dict) and 'checks' in checks:
         checks = checks['checks']
     if not isinstance(checks, (list, tuple)):
@@ -32,6 +34,18 @@ def _checks(checks, filter_name):
     for i, c in enumerate(checks):
         if not isinstance(c, dict) or 'name' not in c or 'status' not in c:
             raise AnsibleFilterError('%s: item %d is not a health check result (needs name and status)' % (filter_name, i))
+        missing = [k for k in needs if k not in c]
+        if missing:
+            raise AnsibleFilterError('%s: item %d (%s) is not a health check result: it has no %s'
+                                     % (filter_name, i, c['name'], ', '.join(missing)))
+        if not isinstance(c['status'], str) or c['status'] not in core.STATUSES:
+            raise AnsibleFilterError('%s: item %d (%s): status must be one of %s, got %r'
+                                     % (filter_name, i, c['name'], ', '.join(core.STATUSES), c['status']))
+        for key in ('value', 'warning', 'critical'):
+            val = c.get(key)
+            if val is not None and not isinstance(val, str) and not is_number(val):
+                raise AnsibleFilterError('%s: item %d (%s): %s must be a finite number, a text or null, got %r'
+                                         % (filter_name, i, c['name'], key, val))
     return checks
 
 
@@ -60,10 +74,12 @@ def health_table(checks, only_problems=False):
 
 def health_textfile(checks, timestamp=None):
     """Prometheus textfile text (the redfire_health_check_* metrics) of health check results."""
-    rows = _checks(checks, 'health_textfile')
+    rows = _checks(checks, 'health_textfile', needs=('kind',))
     if timestamp is not None:
         try:
             timestamp = float(timestamp)
+            if not is_number(timestamp):
+                raise ValueError(timestamp)
         except (TypeError, ValueError):
             raise AnsibleFilterError('health_textfile: timestamp must be a number of seconds, got %r' % (timestamp,))
     return core.render_textfile(core.worst(c['status'] for c in rows), rows, timestamp)
@@ -71,8 +87,5 @@ def health_textfile(checks, timestamp=None):
 
 class FilterModule(object):
     def filters(self):
-        return {
-            'health_status': health_status,
-            'health_table': health_table,
-            'health_textfile': health_textfile,
-        }
+        return dict((name, guarded(name, func, AnsibleFilterError)) for name, func in (
+            ('health_status', health_status), ('health_table', health_table), ('health_textfile', health_textfile)))

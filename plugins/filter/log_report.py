@@ -7,16 +7,49 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.redfire.ops.plugins.module_utils.filter_input import guarded
 from ansible_collections.redfire.ops.plugins.module_utils.log_report import LABELS, render_report
+
+_INT = 'a whole number'
+
+
+def _count(value, what):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise AnsibleFilterError('log_report: %s must be %s >= 0, got %r' % (what, _INT, value))
+    return value
+
+
+def _check_result(res, i=None):
+    """A registered log_analysis result, or AnsibleFilterError saying which part is malformed."""
+    where = 'the input' if i is None else 'every item (item %d)' % i
+    if not isinstance(res, dict) or not isinstance(res.get('error_counts'), dict):
+        raise AnsibleFilterError('log_report: %s must be a registered redfire.ops.log_analysis result (with '
+                                 'error_counts)' % where)
+    for name, count in res['error_counts'].items():
+        _count(count, '%s: error_counts.%s' % (where, name))
+    if res.get('total_errors') is not None:
+        _count(res['total_errors'], '%s: total_errors' % where)
+    for key in ('error_details', 'top_messages', 'files'):
+        items = res.get(key)
+        if items is not None and not (isinstance(items, list) and all(isinstance(x, dict) for x in items)):
+            raise AnsibleFilterError('log_report: %s: %s must be a list of dicts, got %r' % (where, key, items))
+    for j, top in enumerate(res.get('top_messages') or []):
+        for key in ('message', 'first_seen', 'last_seen'):
+            if not isinstance(top.get(key), str):
+                raise AnsibleFilterError('log_report: %s: top_messages[%d].%s must be a text, got %r'
+                                         % (where, j, key, top.get(key)))
+        _count(top.get('count'), '%s: top_messages[%d].count' % (where, j))
+    if res.get('window') is not None and not isinstance(res['window'], dict):
+        raise AnsibleFilterError('log_report: %s: window must be a dict, got %r' % (where, res['window']))
+    return res
 
 
 def _merge(results):
     """Several results (e.g. one per host) as one: counts summed, details merged by time."""
     merged = {'error_counts': {}, 'total_errors': 0, 'error_details': [], 'top_messages': [], 'files': []}
     tops = {}
-    for res in results:
-        if not isinstance(res, dict) or 'error_counts' not in res:
-            raise AnsibleFilterError('log_report: every item must be a registered redfire.ops.log_analysis result')
+    for i, res in enumerate(results):
+        _check_result(res, i)
         for name, count in res['error_counts'].items():
             merged['error_counts'][name] = merged['error_counts'].get(name, 0) + count
         merged['total_errors'] += res.get('total_errors', 0)
@@ -39,14 +72,18 @@ def log_report(result, language='zh', max_details=10):
     if language not in LABELS:
         raise AnsibleFilterError('log_report: language must be one of %s, got %r'
                                  % (', '.join(sorted(LABELS)), language))
+    if max_details is not None:
+        _count(max_details, 'max_details')
     if isinstance(result, (list, tuple)):
         result = _merge(result)
     elif not isinstance(result, dict) or 'error_counts' not in result:
         raise AnsibleFilterError('log_report: the input must be a registered redfire.ops.log_analysis result '
                                  '(or a list of them)')
+    else:
+        _check_result(result)
     return render_report(result, language, max_details=max_details)
 
 
 class FilterModule(object):
     def filters(self):
-        return {'log_report': log_report}
+        return {'log_report': guarded('log_report', log_report, AnsibleFilterError)}

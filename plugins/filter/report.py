@@ -12,6 +12,8 @@ import html
 import json
 import re
 
+from ansible_collections.redfire.ops.plugins.module_utils.filter_input import guarded
+
 try:
     from ansible.errors import AnsibleFilterError
 except ImportError:  # pragma: no cover - only without Ansible
@@ -130,6 +132,16 @@ def checklist_report(results, kind, language='zh', title=None, generated_at=None
     if not isinstance(results, dict):
         raise AnsibleFilterError('checklist_report: input must be a dict of host name to checks, got %s'
                                  % type(results).__name__)
+    for option, value, kinds, shape in (('timeline', timeline, (list, tuple), 'a list'),
+                                        ('actions', actions, (list, tuple), 'a list'),
+                                        ('notes', notes, (list, tuple), 'a list'), ('extra', extra, dict, 'a dict')):
+        if value is not None and not isinstance(value, kinds):
+            raise AnsibleFilterError('checklist_report: %s must be %s, got %s %r'
+                                     % (option, shape, type(value).__name__, value))
+    for i, item in enumerate(timeline or []):
+        if not isinstance(item, (dict, str)):
+            raise AnsibleFilterError('checklist_report: timeline[%d] must be a dict (time, host, event) or a text, '
+                                     'got %r' % (i, item))
     hosts = []
     for name in sorted(results, key=str):
         checks = _host_checks(name, results[name])
@@ -163,6 +175,23 @@ def checklist_report(results, kind, language='zh', title=None, generated_at=None
 def _check_report(report, name):
     if not isinstance(report, dict) or 'hosts' not in report or 'kind' not in report:
         raise AnsibleFilterError('%s: input must be the result of redfire.ops.checklist_report' % name)
+    missing = [k for k in ('title', 'status') if k not in report]
+    if missing:
+        raise AnsibleFilterError('%s: the report has no %s: give the result of redfire.ops.checklist_report'
+                                 % (name, ', '.join(missing)))
+    if not isinstance(report['hosts'], list):
+        raise AnsibleFilterError('%s: hosts must be a list, got %r' % (name, report['hosts']))
+    for i, host in enumerate(report['hosts']):
+        if not isinstance(host, dict) or not isinstance(host.get('checks'), list) or \
+                not isinstance(host.get('counts'), dict) or 'name' not in host or 'status' not in host:
+            raise AnsibleFilterError('%s: hosts[%d] must have name, status, counts and checks, as '
+                                     'redfire.ops.checklist_report builds them' % (name, i))
+        for j, check in enumerate(host['checks']):
+            if not isinstance(check, dict) or 'name' not in check or 'status' not in check:
+                raise AnsibleFilterError('%s: hosts[%d].checks[%d] needs at least name and status' % (name, i, j))
+    for i, problem in enumerate(report.get('problems') or []):
+        if not isinstance(problem, dict) or any(k not in problem for k in ('host', 'check', 'status')):
+            raise AnsibleFilterError('%s: problems[%d] needs host, check and status' % (name, i))
 
 
 def report_json(report, redact=None, indent=2):
@@ -270,9 +299,6 @@ def report_text(report, redact=None):
 
 class FilterModule(object):
     def filters(self):
-        return {
-            'checklist_report': checklist_report,
-            'report_json': report_json,
-            'report_html': report_html,
-            'report_text': report_text,
-        }
+        return dict((name, guarded(name, func, AnsibleFilterError)) for name, func in (
+            ('checklist_report', checklist_report), ('report_json', report_json), ('report_html', report_html),
+            ('report_text', report_text)))

@@ -24,6 +24,7 @@ import glob
 import os
 import pickle
 import re
+import signal
 import sys
 import threading
 import time
@@ -31,6 +32,9 @@ import zlib
 from collections import Counter
 from datetime import datetime, timedelta
 
+from ansible_collections.redfire.ops.plugins.module_utils.deadline import (
+    Deadline, DeadlineExceeded, NotRegularFile, open_regular,
+)
 from ansible_collections.redfire.ops.plugins.module_utils.log_time import (
     KEY_FORMAT, TimeOptionError, make_key_function, now_in, parse_window, to_log_tz, tz_from_name,
 )
@@ -54,6 +58,8 @@ PARALLEL_MIN_BYTES = 16 << 20  # below about 10 MB a second process costs more t
 MAX_AUTO_WORKERS = 4
 MAX_MESSAGE = 2048
 MAX_GROUPS = 10000
+MAX_TIMEOUT = 86400
+MAX_ORDER_TOLERANCE = 7 * 86400
 _ROTATED_SUFFIX = re.compile(r'^(?:\.(\d+)|-(\d{8}(?:\d{2,6})?))(?:\.gz)?$')
 # message grouping: hex ids (0x.., 8+ hex digits, UUIDs) become <id>, then runs of digits become <n>
 _HEX = re.compile(rb'\b(?:0[xX][0-9a-fA-F]+|[0-9a-fA-F]{8,}(?:-[0-9a-fA-F]{4,})*)\b')
@@ -430,15 +436,19 @@ def expand_paths(paths, include_rotated=True):
     """Files to scan, oldest first within each rotation family, and the paths that matched nothing.
 
     Returns (families, missing): families is a list of lists of paths (a base log and its rotated siblings,
-    oldest first, the base last)."""
+    oldest first, the base last). A path that exists is taken literally even when it holds glob characters
+    (``app[1].log``). Each directory is listed once, so the work grows with the number of files, not its square."""
     families = []
     missing = []
     seen = set()
+    listings = {}  # directory -> {base name: [(rank, suffix)]}
     for spec in paths:
-        if glob.has_magic(spec):
+        if os.path.lexists(spec):
+            matched = [spec]
+        elif glob.has_magic(spec):
             matched = sorted(glob.glob(spec))
         else:
-            matched = [spec] if os.path.lexists(spec) else []
+            matched = []
         if not matched:
             missing.append(spec)
             continue
@@ -447,11 +457,11 @@ def expand_paths(paths, include_rotated=True):
                 continue
             family = []
             if include_rotated and not os.path.isdir(path):
-                sibs = []
-                for sib in glob.glob(glob.escape(path) + '.*') + glob.glob(glob.escape(path) + '-*'):
-                    rank = _rotation_rank(sib[len(path):])
-                    if rank is not None and sib not in seen:
-                        sibs.append((rank, sib))
+                folder, name = os.path.split(path)
+                rotated = listings.get(folder)
+                if rotated is None:
+                    rotated = listings[folder] = _rotated_names(folder)
+                sibs = [(rank, path + suffix) for rank, suffix in rotated.get(name, ()) if path + suffix not in seen]
                 # dated siblings (app.log-20240101) first by date, then numbered ones (app.log.3 .. .1)
                 dated = sorted([s for s in sibs if s[0][2]], key=lambda x: x[0][2])
                 numbered = sorted([s for s in sibs if not s[0][2]], key=lambda x: x[0][1])
@@ -461,6 +471,22 @@ def expand_paths(paths, include_rotated=True):
                 seen.add(p)
             families.append(family)
     return families, missing
+
+
+def _rotated_names(folder):
+    """{base name: [(rank, suffix)]} of the rotated files in ``folder`` (app.log.1 -> app.log: (rank, '.1'))."""
+    try:
+        names = os.listdir(folder or '.')
+    except OSError:
+        return {}
+    out = {}
+    for name in names:
+        for at in range(1, len(name)):
+            if name[at] in '.-':
+                rank = _rotation_rank(name[at:])
+                if rank is not None:
+                    out.setdefault(name[:at], []).append((rank, name[at:]))
+    return out
 
 
 # --------------------------------------------------------------------------------------------- scanning
@@ -615,7 +641,7 @@ class Analyzer(object):
 
     def scan_file(self, path, fs, upper_bound=None):
         """Scan one file into the accumulators; ``fs`` receives the per-file statistics."""
-        with open(path, 'rb', buffering=0) as f:
+        with open_regular(path) as f:
             head = f.read(2)
             f.seek(0)
             st = os.fstat(f.fileno())
@@ -1104,23 +1130,36 @@ def _in_parallel(func, args_list):
             results.append(func(*pipe_or_args) if pid is None else _child_result(pid, pipe_or_args))
         return results
     finally:
-        for pid, pipe_or_args in children:  # only after an exception here: do not leave children behind
+        for pid, pipe_or_args in children:  # only after an exception here (the deadline): stop the children
             if pid is not None:
                 os.close(pipe_or_args)
-                os.waitpid(pid, 0)
+                _stop_child(pid)
+
+
+def _stop_child(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    os.waitpid(pid, 0)
 
 
 def _child_result(pid, rfd):
     chunks = []
+    done = False
     try:
         while True:
             data = os.read(rfd, 1 << 20)
             if not data:
                 break
             chunks.append(data)
+        done = True
     finally:
         os.close(rfd)
-        os.waitpid(pid, 0)
+        if done:
+            os.waitpid(pid, 0)
+        else:  # interrupted (the deadline): the child must not scan on
+            _stop_child(pid)
     if not chunks:
         raise RuntimeError('a log scan worker process ended without a result')
     ok, value = pickle.loads(b''.join(chunks))
@@ -1150,8 +1189,12 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
             timestamp_regex=None, timestamp_format=None, json_time_field=None, max_details=10,
             max_context_lines=20, top_messages=10, include_rotated=True, seek=True, order_tolerance=60,
             max_line_bytes=DEFAULT_MAX_LINE, now=None, block_size=BLOCK_SIZE, probe_size=PROBE_SIZE, workers=0,
-            parallel_min_bytes=PARALLEL_MIN_BYTES):
+            parallel_min_bytes=PARALLEL_MIN_BYTES, timeout=None):
     """Analyse ``paths`` and return the result dictionary (see the module's RETURN documentation).
+
+    ``timeout`` (seconds, None: no limit) bounds the listing and the scan, user patterns included (see
+    module_utils/deadline.py): a scan cut by it returns what was counted so far with ``incomplete`` true, a
+    warning on the file it was in and the files not reached as ``status: timeout``.
 
     Raises LogScanError for bad options (its ``option`` names the option to fix)."""
     started = time.time()
@@ -1161,8 +1204,22 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
         raise LogScanError('paths', 'paths must list at least one file or glob')
     for name, val in (('max_details', max_details), ('max_context_lines', max_context_lines),
                       ('top_messages', top_messages), ('order_tolerance', order_tolerance), ('workers', workers)):
-        if val is None or val < 0:
-            raise LogScanError(name, '%s must be 0 or a positive number, got %r' % (name, val))
+        if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val < float('inf') or \
+                (name != 'order_tolerance' and val != int(val)):
+            raise LogScanError(name, '%s must be 0 or a positive number, got %r' % (name, val)
+                               + ('' if name == 'order_tolerance' else ' (a whole number)'))
+    max_details, max_context_lines, top_messages, workers = (int(max_details), int(max_context_lines),
+                                                             int(top_messages), int(workers))
+    if isinstance(max_line_bytes, bool) or not isinstance(max_line_bytes, int) or max_line_bytes < 1024:
+        raise LogScanError('max_line_bytes', 'max_line_bytes must be a whole number of at least 1024, got %r'
+                           % (max_line_bytes,))
+    if order_tolerance > MAX_ORDER_TOLERANCE:
+        raise LogScanError('order_tolerance', 'order_tolerance must be at most %d seconds (a week), got %r'
+                           % (MAX_ORDER_TOLERANCE, order_tolerance))
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or
+                                not 0 < timeout <= MAX_TIMEOUT):
+        raise LogScanError('timeout', 'timeout must be a number of seconds above 0 and at most %d, got %r'
+                           % (MAX_TIMEOUT, timeout))
     tz = tz_from_name(timezone)
     now = to_log_tz(now, tz) if now is not None else now_in(tz)
     win = parse_window(hours=hours, since=since, until=until, tz=tz, now=now)
@@ -1177,38 +1234,8 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
                   max_context_lines=max_context_lines, top_messages=top_messages, seek=seek,
                   max_line_bytes=max_line_bytes, block_size=block_size, tolerance=tol,
                   probe_size=probe_size, workers=workers or auto_workers(), parallel_min_bytes=parallel_min_bytes)
-    families, missing = expand_paths(paths, include_rotated)
     files = []
-    for spec in missing:
-        fs = _new_file_stats(spec)
-        fs['status'] = 'missing'
-        fs['error'] = 'no such file or no glob match: %s' % spec
-        files.append(fs)
-    for family in families:
-        nexts = {}
-        for older, newer in zip(family, family[1:]):
-            nexts[older] = newer
-        for path in family:
-            fs = _new_file_stats(path)
-            files.append(fs)
-            if os.path.isdir(path):
-                fs['status'] = 'error'
-                fs['error'] = 'is a directory: %s (give files or a glob such as %s/*.log)' % (path, path.rstrip('/'))
-                continue
-            bound = None  # the first timestamp of the next newer file bounds the last one of a rotated file
-            if path in nexts and an.seek and an.since is not None:
-                bound = _first_key_of(an, nexts[path])
-            try:
-                an.scan_file(path, fs, upper_bound=bound)
-            except (IOError, OSError) as exc:
-                fs['status'] = 'error'
-                fs['error'] = '%s: %s' % (exc.strerror or exc.__class__.__name__, path)
-            if fs['skipped_outside_window']:
-                fs['status'] = 'skipped'
-            elif fs['status'] == 'scanned' and fs['bytes_scanned'] > 0 and fs['first_time'] is None:
-                # every line is then a continuation line and nothing can count: say so instead of a silent 0
-                fs['warnings'].append('no line with a timestamp in %s, so nothing in it was counted; set '
-                                      'timestamp_format or timestamp_regex for its format' % path)
+    cut = _scan_all(an, paths, include_rotated, files, timeout)
     counts = an.counts
     total = sum(counts.values())
     elapsed = time.time() - started
@@ -1225,7 +1252,7 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
         'stats': {
             'files_scanned': sum(1 for f in files if f['status'] == 'scanned'),
             'files_skipped': sum(1 for f in files if f['status'] == 'skipped'),
-            'files_failed': sum(1 for f in files if f['status'] in ('error', 'missing')),
+            'files_failed': sum(1 for f in files if f['status'] in ('error', 'missing', 'timeout')),
             'bytes_scanned': scanned,
             'lines_scanned': sum(f['lines_scanned'] for f in files),
             'seconds': round(elapsed, 6),
@@ -1233,9 +1260,78 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
             'prefilter': matcher.mode,
             'workers': an.workers,
             'message_groups_dropped': an.groups_dropped,
+            'timed_out': cut,
         },
+        'incomplete': cut or any(f['error'] or f['warnings'] for f in files),
         'generated_at': now_in(tz).strftime(KEY_FORMAT),
     }
+
+
+def _scan_all(an, paths, include_rotated, files, timeout):
+    """List and scan the files into ``files`` (per-file stats) within ``timeout``; True when it cut the scan."""
+    current = []  # the file being scanned, and the paths not reached yet
+    try:
+        with Deadline(timeout):
+            families, missing = expand_paths(paths, include_rotated)
+            for spec in missing:
+                fs = _new_file_stats(spec)
+                fs['status'] = 'missing'
+                fs['error'] = 'no such file or no glob match: %s' % spec
+                files.append(fs)
+            current = [None] + [p for family in families for p in family]
+            for family in families:
+                nexts = dict(zip(family, family[1:]))
+                for path in family:
+                    fs = _new_file_stats(path)
+                    files.append(fs)
+                    current[:2] = [fs]
+                    _scan_one(an, path, nexts.get(path), fs)
+                    current[0] = None
+    except DeadlineExceeded:
+        if not current:  # still listing: nothing was scanned
+            current = [None] + list(paths)
+        fs = current[0]
+        if fs is not None:
+            fs['warnings'].append('the scan of %s was stopped at the timeout of %ss (%d bytes read): errors after '
+                                  'that point are not counted; raise the timeout, narrow the window or simplify the '
+                                  'patterns' % (fs['path'], _fmt_seconds(round(timeout, 2)), fs['bytes_scanned']))
+        for path in current[1:]:
+            fs = _new_file_stats(path)
+            fs['status'] = 'timeout'
+            fs['error'] = 'not scanned: the timeout of %ss ran out before %s' % (_fmt_seconds(round(timeout, 2)), path)
+            files.append(fs)
+        return True
+    return False
+
+
+def _fmt_seconds(value):
+    return ('%f' % value).rstrip('0').rstrip('.')
+
+
+def _scan_one(an, path, newer, fs):
+    """Scan one path of a rotation family (``newer``: the next newer file of the family, or None) into ``fs``."""
+    bound = None  # the first timestamp of the next newer file bounds the last one of a rotated file
+    try:
+        if os.path.isdir(path):
+            fs['status'] = 'error'
+            fs['error'] = 'is a directory: %s (give files or a glob such as %s/*.log)' % (path, path.rstrip('/'))
+            return
+        if newer is not None and an.seek and an.since is not None:
+            bound = _first_key_of(an, newer)
+        an.scan_file(path, fs, upper_bound=bound)
+    except NotRegularFile as exc:
+        fs['status'] = 'error'
+        fs['error'] = str(exc)
+        return
+    except (IOError, OSError) as exc:
+        fs['status'] = 'error'
+        fs['error'] = '%s: %s' % (exc.strerror or exc.__class__.__name__, path)
+    if fs['skipped_outside_window']:
+        fs['status'] = 'skipped'
+    elif fs['status'] == 'scanned' and fs['bytes_scanned'] > 0 and fs['first_time'] is None:
+        # every line is then a continuation line and nothing can count: say so instead of a silent 0
+        fs['warnings'].append('no line with a timestamp in %s, so nothing in it was counted; set '
+                              'timestamp_format or timestamp_regex for its format' % path)
 
 
 def file_problems(files):
@@ -1256,7 +1352,7 @@ def auto_workers():
 def _first_key_of(an, path):
     """First timestamp of ``path`` (plain or gzip), or None when unreadable or without one."""
     try:
-        with open(path, 'rb', buffering=0) as f:
+        with open_regular(path) as f:
             if f.read(2) == b'\x1f\x8b':
                 f.seek(0)
                 key = an._gz_first_key(f, [])

@@ -42,10 +42,16 @@ def tz_from_name(name):
     """None for the host's local time, else a tzinfo (``UTC``, ``+08:00``, or an IANA name)."""
     if name is None or name == '' or name == 'local':
         return None
+    if not isinstance(name, str):
+        raise TimeOptionError('timezone', 'timezone must be a string such as local, UTC, +08:00 or Asia/Shanghai, '
+                              'got %r' % (name,))
     if name.upper() in ('UTC', 'Z', 'GMT'):
         return _timezone.utc
     m = _OFFSET.match(name)
     if m:
+        if int(m.group(2)) > 23 or int(m.group(3)) > 59:
+            raise TimeOptionError('timezone', 'timezone %r is not a valid offset: hours 00-23 and minutes 00-59, '
+                                  'such as +08:00 or -05:30' % (name,))
         delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
         return _timezone(-delta if m.group(1) == '-' else delta)
     if ZoneInfo is not None:
@@ -70,6 +76,29 @@ def now_in(tz):
     return datetime.now() if tz is None else datetime.now(tz).replace(tzinfo=None)
 
 
+# Window ends must leave room for the order tolerance and time zone shifts on both sides.
+MIN_YEAR, MAX_YEAR = 1900, 9998
+
+
+def _in_range(dt, option, value):
+    if not MIN_YEAR <= dt.year <= MAX_YEAR:
+        raise TimeOptionError(option, '%s=%r is out of range: the window must lie between the years %d and %d'
+                              % (option, value, MIN_YEAR, MAX_YEAR))
+    return dt
+
+
+def _shifted(dt, seconds, option, value):
+    """``dt`` plus ``seconds``, or TimeOptionError naming the option when that leaves the supported years."""
+    try:
+        shifted = dt + timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        shifted = None
+    if shifted is None:
+        raise TimeOptionError(option, '%s=%r is out of range: the window must lie between the years %d and %d'
+                              % (option, value, MIN_YEAR, MAX_YEAR))
+    return _in_range(shifted, option, value)
+
+
 def parse_time(value, option, tz, now):
     """``now``, a relative time (``-2h``, ``-30m``, ``-1d``, ``+10m``) or an ISO 8601 time."""
     text = str(value).strip()
@@ -77,15 +106,16 @@ def parse_time(value, option, tz, now):
         return now
     m = _RELATIVE.match(text)
     if m:
-        delta = timedelta(seconds=float(m.group(2)) * _UNITS[m.group(3)])
-        return now - delta if m.group(1) == '-' else now + delta
+        seconds = float(m.group(2)) * _UNITS[m.group(3)]
+        return _shifted(now, -seconds if m.group(1) == '-' else seconds, option, value)
     iso = text[:-1] + '+00:00' if text.endswith('Z') else text
     try:
-        return to_log_tz(datetime.fromisoformat(iso), tz)
-    except ValueError:
+        parsed = to_log_tz(datetime.fromisoformat(iso), tz)
+    except (ValueError, OverflowError):
         raise TimeOptionError(option, '%s=%r is not a time: use an ISO time such as 2024-05-01 08:00:00 or '
-                              '2024-05-01T08:00:00+08:00, a relative time such as -2h, -30m, -1d, or now'
-                              % (option, value))
+                              '2024-05-01T08:00:00+08:00 (years %d-%d), a relative time such as -2h, -30m, -1d, '
+                              'or now' % (option, value, MIN_YEAR, MAX_YEAR))
+    return _in_range(parsed, option, value)
 
 
 def parse_window(hours=None, since=None, until=None, tz=None, now=None):
@@ -103,9 +133,9 @@ def parse_window(hours=None, since=None, until=None, tz=None, now=None):
             hours = float(hours)
         except (TypeError, ValueError):
             raise TimeOptionError('hours', 'hours must be a positive number, got %r' % (hours,))
-        if not hours > 0:
+        if not 0 < hours < float('inf'):
             raise TimeOptionError('hours', 'hours must be a positive number, got %r' % (hours,))
-        start = end - timedelta(hours=hours)
+        start = _shifted(end, -hours * 3600.0, 'hours', hours)
         relative = True
     start = start.replace(microsecond=0)
     end = end.replace(microsecond=0)
@@ -223,6 +253,10 @@ def _strptime_key_function(fmt, tz, now):
 def make_key_function(timestamp_regex=None, timestamp_format=None, json_time_field=None, tz=None, now=None):
     """(compiled bytes regex, key function of a match) for the configured timestamp style."""
     now = now or now_in(tz)
+    for option, value in (('json_time_field', json_time_field), ('timestamp_regex', timestamp_regex),
+                          ('timestamp_format', timestamp_format)):
+        if value is not None and not isinstance(value, str):
+            raise TimeOptionError(option, '%s must be a string, got %r' % (option, value))
     if json_time_field:
         if timestamp_regex or timestamp_format:
             raise TimeOptionError('json_time_field', 'json_time_field cannot be combined with timestamp_regex or '

@@ -15,6 +15,9 @@ __metaclass__ = type
 import errno
 import os
 import re
+import stat
+
+from ansible_collections.redfire.ops.plugins.module_utils.deadline import NotRegularFile, file_kind, open_regular
 
 HEADER = (
     "# Managed by Ansible: redfire.ops.sysctl_profile. Local changes are overwritten.\n"
@@ -110,6 +113,8 @@ class ProcSys(object):
             return None, "does not exist on this kernel"
         if os.path.isdir(path):
             return None, "is a directory, not a key"
+        if not stat.S_ISREG(st.st_mode):  # a FIFO in a fake tree would block the read
+            return None, "is %s, not a key" % file_kind(st.st_mode)
         try:
             value = self.read(key)
         except OSError as exc:
@@ -158,14 +163,28 @@ def render_conf(values):
     return HEADER + "".join("%s = %s\n" % (k, values[k]) for k in sorted(values))
 
 
-def _read_text(path):
+def _read_text(path, option=None):
+    """Text of a regular file (symlinks followed), None when missing. Bytes that are not UTF-8 (a Latin-1 comment)
+    are replaced: only keys and values matter. A FIFO or a device is refused before it is opened (reading it
+    would block or never end): SysctlError naming the path and what it is, prefixed by ``option``."""
     try:
-        with open(path, "r") as handle:
-            return handle.read()
+        with open_regular(path) as handle:
+            return handle.read().decode("utf-8", "replace")
+    except NotRegularFile as exc:
+        raise SysctlError("%s%s" % ("%s: " % option if option else "", exc))
     except (IOError, OSError) as exc:
         if exc.errno == errno.ENOENT:
             return None
-        raise SysctlError("cannot read %s: %s" % (path, exc.strerror))
+        raise SysctlError("%scannot read %s: %s" % ("%s: " % option if option else "", path, exc.strerror))
+
+
+def _read_system_file(path, warnings):
+    """Text of another sysctl file; one that is not a regular file or cannot be read is a warning, not a failure."""
+    try:
+        return _read_text(path) or ""
+    except SysctlError as exc:
+        warnings.append("%s: skipped, so its values are not known here" % exc)
+        return ""
 
 
 def system_files(root="/"):
@@ -190,16 +209,33 @@ def system_files(root="/"):
 
 
 def managed_path(path, root="/", force=False):
-    """Check the managed file path; returns the path below root."""
-    if not path or not os.path.isabs(path):
+    """Check the managed file path; returns the path below root.
+
+    A symlink is refused, not followed: writing through it would replace the link with a regular file (Debian's
+    /etc/sysctl.d/99-sysctl.conf links to /etc/sysctl.conf) or write where the link points. So is anything else
+    that is not a regular file, and a glob: the module manages exactly one file."""
+    if not path or not isinstance(path, str) or not os.path.isabs(path):
         raise SysctlError("path: %r must be an absolute path such as /etc/sysctl.d/90-redfire.conf" % (path,))
+    if any(c in path for c in "*?["):
+        raise SysctlError("path: %s is a glob; give the one file to manage, such as /etc/sysctl.d/90-redfire.conf"
+                          % path)
     norm = os.path.normpath(path)
     if not force:
         if os.path.dirname(norm) != "/etc/sysctl.d" or not norm.endswith(".conf"):
             raise SysctlError(
                 "path: %s is not a .conf file directly in /etc/sysctl.d, so it would not be read at boot; "
                 "use a path like /etc/sysctl.d/90-redfire.conf or set force=true" % path)
-    return os.path.join(root or "/", norm.lstrip("/"))
+    full = os.path.join(root or "/", norm.lstrip("/"))
+    if os.path.islink(full):
+        raise SysctlError("path: %s is a symlink to %s; writing it would replace the link with a regular file. "
+                          "Give a path that is not a link, or remove the link first" % (path, os.path.realpath(full)))
+    try:
+        kind = file_kind(os.stat(full).st_mode)
+    except OSError:
+        kind = None  # missing: it will be created
+    if kind is not None:
+        raise SysctlError("path: %s is %s, not a regular file; give the path of a .conf file" % (path, kind))
+    return full
 
 
 class Plan(object):
@@ -227,14 +263,14 @@ class Plan(object):
         return [{"key": k, "before": b, "after": a} for k, b, a in self.live]
 
 
-def _boot_values(root, exclude, keys):
+def _boot_values(root, exclude, keys, warnings):
     """Value each key (by path) gets at boot from the system files other than `exclude`."""
     wanted = dict((key_path(k), k) for k in keys)
     found = {}
     for dummy, path in system_files(root):
         if os.path.realpath(path) == os.path.realpath(exclude):
             continue
-        text = _read_text(path) or ""
+        text = _read_system_file(path, warnings)
         for key, value in parse_conf(text):
             if key_path(key) in wanted:
                 found[wanted[key_path(key)]] = value
@@ -254,7 +290,7 @@ def _later_overrides(root, file_path, values, exclude=None):
     for other, path in files:
         if (other <= name and other != "sysctl.conf") or os.path.realpath(path) == os.path.realpath(file_path):
             continue
-        for key, value in parse_conf(_read_text(path) or ""):
+        for key, value in parse_conf(_read_system_file(path, warnings)):
             if key_path(key) in ours:
                 k = ours[key_path(key)]
                 if normalise(value) != values[k]:
@@ -271,7 +307,7 @@ def plan_present(settings, path="/etc/sysctl.d/90-redfire.conf", root="/", ignor
     proc = proc or ProcSys(root)
     plan = Plan()
     plan.file = managed_path(path, root, force)
-    plan.file_before = _read_text(plan.file)
+    plan.file_before = _read_text(plan.file, "path")
     file_values = dict(parse_conf(plan.file_before or ""))
     wanted = {}
     for key in sorted(settings):
@@ -304,6 +340,7 @@ def plan_present(settings, path="/etc/sysctl.d/90-redfire.conf", root="/", ignor
     dropped = sorted(k for k in file_values if k not in targets and k not in wanted)
     _plan_reload(plan, proc, root, dropped)
     plan.warnings.extend(_later_overrides(root, plan.file, targets))
+    plan.warnings[:] = list(dict.fromkeys(plan.warnings))
     return plan
 
 
@@ -312,7 +349,7 @@ def plan_absent(keys, path="/etc/sysctl.d/90-redfire.conf", root="/", force=Fals
     proc = proc or ProcSys(root)
     plan = Plan()
     plan.file = managed_path(path, root, force)
-    plan.file_before = _read_text(plan.file)
+    plan.file_before = _read_text(plan.file, "path")
     file_values = dict(parse_conf(plan.file_before or ""))
     for key in keys or []:
         check_key(key)
@@ -326,7 +363,7 @@ def plan_absent(keys, path="/etc/sysctl.d/90-redfire.conf", root="/", force=Fals
 def _plan_reload(plan, proc, root, keys):
     if not keys:
         return
-    boot = _boot_values(root, plan.file, keys)
+    boot = _boot_values(root, plan.file, keys, plan.warnings)
     for key in keys:
         target = boot.get(key)
         live, unsupported = proc.state(key)

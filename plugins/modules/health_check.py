@@ -24,6 +24,13 @@ description:
   - Network-bound checks and the C(statvfs) of every mount run concurrently, each with its own timeout, so
     the module's wall time is bounded by the largest timeout and a hung mount (stale NFS) is reported as
     C(unknown) instead of hanging the task.
+  - Every timeout holds whatever the user's regular expressions do. The log scan (O(logs)) runs in a forked child
+    process, killed at O(logs.timeout) if it has not returned (a scan its own deadline cuts reports what it counted
+    as incomplete, C(unknown)). An O(http[].body_regex) is matched after the threads are done, in the module's main
+    thread, within what is left of that endpoint's timeout; one that backtracks past it gives C(unknown) naming
+    O(http[].body_regex). Only such a pattern can add to the wall time, by at most its endpoint's timeout.
+  - Credentials in URLs and DSNs (C(user:pass@), query values such as C(?token=...), C(password=...)) are
+    masked as C(***) in every check name, message and textfile label.
   - Systemd units are read with a single C(systemctl show) call for all of them.
   - An info module, C(changed) is always V(false). The only side effect is the optional O(textfile), written
     atomically and never in check mode.
@@ -529,6 +536,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks as core
+from ansible_collections.redfire.ops.plugins.module_utils.url_secrets import option_secrets
 
 _THRESHOLD = dict(type='dict', options=dict(warning=dict(type='float'), critical=dict(type='float')))
 
@@ -624,6 +632,8 @@ def write_textfile(module, path, content):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
+    # Credentials inside URLs and DSNs: Ansible then masks them in the invocation (-v) and everywhere else
+    module.no_log_values.update(option_secrets(params))
 
     try:
         cfg = core.normalize(params)

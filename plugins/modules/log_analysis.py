@@ -31,6 +31,9 @@ description:
   - A missing or unreadable path is reported in C(files); the task fails only when no path could be read, or
     when O(strict=true). A file in which no line has a timestamp of the configured format (so nothing in it can
     count) gets a warning.
+  - Only regular files are read (symlinks to them are followed); a FIFO, a device, a socket or a symlink to one
+    gets C(status=error) with a message naming the path and what it is, since reading it would block or never
+    end.
 author:
   - RedFire operations engineering (@redfire)
 extends_documentation_fragment:
@@ -150,10 +153,19 @@ options:
     choices: [zh, en]
     default: zh
   strict:
-    description: Fail when any path is missing, unreadable, only partly readable (truncated gzip), or has no line
-      with a timestamp of the configured format.
+    description: Fail when any path is missing, unreadable, only partly readable (truncated gzip, cut by
+      O(timeout)), or has no line with a timestamp of the configured format.
     type: bool
     default: false
+  timeout:
+    description:
+      - Seconds the listing and the scan may take, whatever the patterns (a category or O(timestamp_regex) that
+        backtracks catastrophically is stopped too). A scan cut by it returns what was counted so far with
+        RV(incomplete=true), a warning naming the file it stopped in, and the files not reached with
+        C(status=timeout); with O(strict=true) the task fails.
+      - Above 0, at most 86400.
+    type: float
+    default: 300
 notes:
   - Timestamps have one-second resolution; both window ends are inclusive.
   - With O(seek=true) a file is assumed to be in time order when its first, last and bisection probe timestamps
@@ -290,7 +302,8 @@ files:
       description: File path.
       type: str
     status:
-      description: C(scanned), C(skipped) (time range outside the window), C(missing) or C(error).
+      description: C(scanned), C(skipped) (time range outside the window), C(missing), C(error) (unreadable, or
+        not a regular file) or C(timeout) (not reached before O(timeout)).
       type: str
     error:
       description: Why the file could not be read, or null.
@@ -352,6 +365,13 @@ problems:
   type: list
   elements: str
   sample: ["no such file or no glob match: /var/log/redfire/api.log"]
+incomplete:
+  description:
+    - Whether errors may be missing from the counts, that is the scan was cut by O(timeout) or RV(problems) is
+      not empty.
+  returned: success
+  type: bool
+  sample: false
 report:
   description: The guide's report as text (O(language)).
   returned: success
@@ -367,7 +387,8 @@ stats:
   returned: success
   type: dict
   sample: {files_scanned: 2, files_skipped: 1, files_failed: 0, bytes_scanned: 1048576, lines_scanned: 10000,
-           seconds: 0.02, mb_per_second: 52.4, prefilter: literal, workers: 2, message_groups_dropped: 0}
+           seconds: 0.02, mb_per_second: 52.4, prefilter: literal, workers: 2, message_groups_dropped: 0,
+           timed_out: false}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -400,6 +421,7 @@ def main():
             workers=dict(type='int', default=0),
             language=dict(type='str', default='zh', choices=['zh', 'en']),
             strict=dict(type='bool', default=False),
+            timeout=dict(type='float', default=300),
         ),
         mutually_exclusive=[['hours', 'since'], ['json_time_field', 'timestamp_regex'],
                             ['json_time_field', 'timestamp_format']],
@@ -419,7 +441,7 @@ def main():
             timestamp_format=p['timestamp_format'], json_time_field=p['json_time_field'],
             max_details=p['max_details'], max_context_lines=p['max_context_lines'], top_messages=p['top_messages'],
             include_rotated=p['include_rotated'], seek=p['seek'], order_tolerance=p['order_tolerance'],
-            max_line_bytes=p['max_line_bytes'], workers=p['workers'],
+            max_line_bytes=p['max_line_bytes'], workers=p['workers'], timeout=p['timeout'],
         )
     except LogScanError as exc:
         module.fail_json(msg='%s: %s' % (exc.option, exc))

@@ -63,6 +63,8 @@ options:
   path:
     description:
       - The managed file. It must be a C(.conf) file directly in C(/etc/sysctl.d) unless O(force=true).
+      - A glob, a symlink (not followed, since writing would replace the link with a regular file), a FIFO or a device
+        is refused before anything changes.
       - Interpreted below O(root).
     type: path
     default: /etc/sysctl.d/90-redfire.conf

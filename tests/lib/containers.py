@@ -1,12 +1,18 @@
 """Throw-away systemd containers for integration tests (the image scripts/setup builds)."""
 import os
 import subprocess
-import time
 import uuid
 
 from tests.conftest import ROOT, project_env, run
+from tests.lib.monitoring import wait_for
 
 IMAGE = os.environ.get("REDFIRE_IMAGE", "localhost/redfire-debian12-systemd:latest")
+
+
+def wait_booted(execute, name, timeout):
+    """Until systemd in the container has finished booting (`execute` runs a shell command in it)."""
+    wait_for(lambda: execute("systemctl is-system-running", check=False).stdout.strip() in ("running", "degraded"),
+             timeout, interval=0.5, what="systemd in %s to finish booting" % name)
 
 
 class SystemdContainer:
@@ -18,13 +24,8 @@ class SystemdContainer:
     def __enter__(self):
         run(["podman", "run", "-d", "--name", self.name, "--systemd=always", "--stop-timeout", "1",
              IMAGE, "/sbin/init"])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            state = self.exec("systemctl is-system-running", check=False).stdout.strip()
-            if state in ("running", "degraded"):
-                return self
-            time.sleep(0.5)
-        raise AssertionError("systemd in %s did not finish booting: %s" % (self.name, state))
+        wait_booted(self.exec, self.name, 60)
+        return self
 
     def __exit__(self, *exc):
         subprocess.run(["podman", "rm", "-f", "-t", "1", self.name], env=project_env(),

@@ -143,8 +143,9 @@ class Redis:
         return _run([need("redis-cli"), "-h", "127.0.0.1", "-p", str(self.port)] + [str(a) for a in args]).stdout
 
     def fill(self, megabytes, prefix="fill"):
-        """Write about `megabytes` MiB of values (1 MiB each, one Lua call: no per-key round trips)."""
-        script = ("for i=1,tonumber(ARGV[1]) do redis.call('SET', ARGV[2] .. i, string.rep('x', 1048576)) end "
+        """Write about `megabytes` MiB of 64 KiB values in one Lua call (no per-key round trips); with maxmemory
+        and an LRU policy Redis evicts as it goes and stays just under maxmemory."""
+        script = ("for i=1,tonumber(ARGV[1]) * 16 do redis.call('SET', ARGV[2] .. i, string.rep('x', 65536)) end "
                   "return tonumber(ARGV[1])")
         return self.cli("EVAL", script, 0, megabytes, prefix + ":" + secrets.token_hex(2) + ":")
 
@@ -159,14 +160,10 @@ class Redis:
 def postgres_exporter(dsn, log_dir, port=None):
     """Debian's prometheus-postgres-exporter (0.11) for one DSN, on loopback; returns (Process, port)."""
     port = port or free_port()
-    exe = need("prometheus-postgres-exporter")
-    log = Path(log_dir) / ("postgres_exporter-%d.log" % port)
-    fh = open(log, "wb")  # noqa: SIM115 - closed with the process below
-    proc = subprocess.Popen([exe, "--web.listen-address=127.0.0.1:%d" % port], stdout=fh, stderr=subprocess.STDOUT,
-                            env={"LANG": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DATA_SOURCE_NAME": dsn})
-    wrapped = _Wrapped(proc, fh, log)
-    wait_port(port, proc=proc)
-    return wrapped, port
+    proc = Process("postgres_exporter-%d" % port, [need("prometheus-postgres-exporter"), "--web.listen-address=127.0.0.1:%d" % port],
+                   log_dir, env={"DATA_SOURCE_NAME": dsn})
+    wait_port(port, proc=proc.proc)
+    return proc, port
 
 
 def redis_exporter(redis_url, log_dir, port=None):
@@ -176,23 +173,3 @@ def redis_exporter(redis_url, log_dir, port=None):
                                                 "-web.listen-address", "127.0.0.1:%d" % port], log_dir)
     wait_port(port, proc=proc.proc)
     return proc, port
-
-
-class _Wrapped:
-    """A Popen with its log file, stopped like tests.lib.monitoring.Process."""
-
-    def __init__(self, proc, fh, log):
-        self.proc, self._fh, self.log = proc, fh, log
-
-    def output(self):
-        return Path(self.log).read_text(errors="replace")[-6000:]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self._fh.close()

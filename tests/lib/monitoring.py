@@ -1,18 +1,15 @@
-"""Helpers for the monitoring tests: render the roles' files with ansible, run the real servers on loopback,
-and receive notifications (HTTP webhook, SMTP sink)."""
+"""Helpers for the monitoring tests: render the roles' files with ansible, run the real servers on loopback, and
+wait for a condition (wait_for, the one polling helper of the tests). The webhook receiver and the SMTP sink are
+in tests/lib/receivers.py."""
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,11 +72,12 @@ def stop_processes(procs):
 class Process:
     """A server started by a test, stopped by PID; its output goes to a log file."""
 
-    def __init__(self, name, argv, log_dir):
+    def __init__(self, name, argv, log_dir, env=None):
         self.name = name
         self.log = Path(log_dir) / ("%s.log" % name)
         self._fh = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(argv, stdout=self._fh, stderr=subprocess.STDOUT, env={"LANG": "C", "PATH": "/usr/bin:/bin"})
+        self.proc = subprocess.Popen(argv, stdout=self._fh, stderr=subprocess.STDOUT,
+                                     env={"LANG": "C", "PATH": "/usr/bin:/bin", **(env or {})})
 
     @property
     def pid(self):
@@ -91,65 +89,3 @@ class Process:
     def stop(self):
         stop_processes([self.proc])
         self._fh.close()
-
-
-class WebhookReceiver:
-    """HTTP server on loopback that records the JSON bodies POSTed to it."""
-
-    def __init__(self, port):
-        self.payloads = []
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver._lock:
-                    receiver.payloads.append(json.loads(body.decode()))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = "http://127.0.0.1:%d/alerts" % port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def received(self):
-        with self._lock:
-            return list(self.payloads)
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
-class SmtpSink:
-    """aiosmtpd SMTP server on loopback keeping every message it receives."""
-
-    def __init__(self, port):
-        from aiosmtpd.controller import Controller
-
-        self.messages = []
-        self._lock = threading.Lock()
-        sink = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
-                msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
-                with sink._lock:
-                    sink.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": msg})
-                return "250 OK"
-
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-        self.controller.start()
-
-    def received(self):
-        with self._lock:
-            return list(self.messages)
-
-    def stop(self):
-        self.controller.stop()

@@ -8,7 +8,6 @@ host. `connection="podman"` reaches them with `podman exec` instead (containers.
 import shutil
 import subprocess
 import tempfile
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, free_port, project_env, run
-from tests.lib.containers import IMAGE
+from tests.lib.containers import IMAGE, wait_booted
 
 APP_UNIT = """[Unit]
 Description=RedFire application stand-in for the checklist tests
@@ -80,15 +79,7 @@ class LabHost:
 
     def start(self):
         self._run_container()
-        deadline = time.monotonic() + 90
-        state = ""
-        while time.monotonic() < deadline:
-            state = self.exec("systemctl is-system-running", check=False).stdout.strip()
-            if state in ("running", "degraded"):
-                break
-            time.sleep(0.5)
-        else:
-            raise AssertionError("systemd in %s did not finish booting: %s" % (self.name, state))
+        wait_booted(self.exec, self.name, 90)
         run(["podman", "exec", self.name, "sh", "-c", PREPARE, "prepare", APP_UNIT])
         if self.key:
             run(["podman", "exec", "-i", self.name, "sh", "-c", AUTHORIZE], input=self.key.public)

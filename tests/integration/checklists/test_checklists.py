@@ -8,8 +8,8 @@ import yaml
 
 from tests.conftest import ROOT, free_port, run
 from tests.integration.checklists.conftest import write_inventory
-from tests.integration.checklists.receiver import Receiver
-from tests.lib.monitoring import stop_processes
+from tests.lib.monitoring import stop_processes, wait_for
+from tests.lib.receivers import SmtpSink, WebhookReceiver
 
 SECRET = "hook-Secr3t-7f1c"
 TEXTFILE = "/var/lib/prometheus/node-exporter/redfire_health.prom"
@@ -69,32 +69,17 @@ def test_daily_check_mode_changes_nothing(faulty_lab, tmp_path):
 def test_daily_check_faults_show_for_the_faulty_host_only(faulty_lab, tmp_path):
     hosts, inventory = faulty_lab
     healthy, sick = [hosts[0], hosts[2]], hosts[1]
-    from aiosmtpd.controller import Controller
-
-    class Sink:
-        def __init__(self):
-            self.mails = []
-
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
-            self.mails.append(envelope)
-            return "250 OK"
-
-    sink = Sink()
-    smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    try:
-        with Receiver(free_port()) as hook:
-            proc = playbook(inventory, "daily_check.yml", "-f", "3", "-e", json.dumps({
-                "redfire_report_dir": str(tmp_path),
-                "redfire_notify_webhook_url": "%s/hook/%s" % (hook.url, SECRET),
-                "redfire_notify_webhook_headers": {"Authorization": "Bearer " + SECRET},
-                "redfire_report_redact": [SECRET],
-                "redfire_escalation_level": 2,
-                "redfire_escalation_contacts": {1: {"emails": ["ops@redfire.test"]}, 2: {"emails": ["dev@redfire.test"]},
-                                                3: {"emails": ["architects@redfire.test"]}},
-                "redfire_notify_smtp_host": "127.0.0.1", "redfire_notify_smtp_port": smtp.port}))
-    finally:
-        smtp.stop()
+    with SmtpSink(free_port()) as sink, WebhookReceiver() as hook:
+        proc = playbook(inventory, "daily_check.yml", "-f", "3", "-e", json.dumps({
+            "redfire_report_dir": str(tmp_path),
+            "redfire_notify_webhook_url": "%s/hook/%s" % (hook.url, SECRET),
+            "redfire_notify_webhook_headers": {"Authorization": "Bearer " + SECRET},
+            "redfire_report_redact": [SECRET],
+            "redfire_escalation_level": 2,
+            "redfire_escalation_contacts": {1: {"emails": ["ops@redfire.test"]}, 2: {"emails": ["dev@redfire.test"]},
+                                            3: {"emails": ["architects@redfire.test"]}},
+            "redfire_notify_smtp_host": "127.0.0.1", "redfire_notify_smtp_port": sink.port}))
+        notes, mails = hook.received(), sink.received()
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert "REDFIRE_REPORT_STATUS=critical" in proc.stdout
 
@@ -127,8 +112,8 @@ def test_daily_check_faults_show_for_the_faulty_host_only(faulty_lab, tmp_path):
         assert "redfire_health_check_overall_status 0" in metrics
 
     # one notification, with the problems of the faulty host, and the secret nowhere in output or reports
-    assert len(hook.received) == 1
-    note = hook.received[0]
+    assert len(notes) == 1
+    note = notes[0]
     assert note["path"] == "/hook/" + SECRET and note["headers"]["Authorization"] == "Bearer " + SECRET
     assert note["body"]["status"] == "critical" and note["body"]["checklist"] == "daily_check"
     assert {p["host"] for p in note["body"]["problems"]} == {sick.name}
@@ -137,12 +122,10 @@ def test_daily_check_faults_show_for_the_faulty_host_only(faulty_lab, tmp_path):
         assert SECRET not in text
 
     # one mail to escalation levels 1 and 2 (not 3), the HTML report as body
-    assert len(sink.mails) == 1, proc.stdout[-3000:]
-    mail = sink.mails[0]
-    assert sorted(mail.rcpt_tos) == ["dev@redfire.test", "ops@redfire.test"]
-    import email
-    message = email.message_from_bytes(mail.original_content)
-    assert "[CRITICAL]" in str(email.header.make_header(email.header.decode_header(message["Subject"])))
+    assert len(mails) == 1, proc.stdout[-3000:]
+    assert sorted(mails[0]["to"]) == ["dev@redfire.test", "ops@redfire.test"]
+    message = mails[0]["message"]
+    assert "[CRITICAL]" in str(message["Subject"])
     body = next(part for part in message.walk() if part.get_content_type() == "text/html")
     html_body = body.get_payload(decode=True).decode("utf-8")
     assert sick.name in html_body and "日常检查报告" in html_body and SECRET not in html_body
@@ -240,18 +223,13 @@ RULES = """groups:
 
 
 def _wait_http(url, proc, timeout=30):
-    import time
     import urllib.request
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answers():
         assert proc.poll() is None, "%s exited: %s" % (proc.args[0], proc.stderr.read()[-2000:])
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError("%s did not answer within %s s" % (url, timeout))
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status == 200
+    wait_for(answers, timeout, interval=0.3, what=url)
 
 
 @pytest.fixture(scope="module")
@@ -260,14 +238,13 @@ def monitoring(tmp_path_factory):
     from Debian's packages on free loopback ports; stopped by PID at the end."""
     import subprocess
     import shutil
-    import time
     from tests.conftest import project_env
     for tool in ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter"):
         assert shutil.which(tool), "%s is missing: ./scripts/setup test installs it" % tool
     work = tmp_path_factory.mktemp("mon")
     ports = {name: free_port() for name in ("node", "prom", "am", "am_cluster")}
     procs = []
-    with Receiver(free_port()) as hook:
+    with WebhookReceiver() as hook:
         (work / "rules.yml").write_text(RULES, encoding="utf-8")
         (work / "prometheus.yml").write_text(yaml.safe_dump({
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
@@ -298,14 +275,11 @@ def monitoring(tmp_path_factory):
             # until the recording rules have a value
             query = "http://127.0.0.1:%d/api/v1/query?query=instance:redfire_node_cpu_usage:percent" % ports["prom"]
             import urllib.request
-            deadline = time.monotonic() + 40
-            while time.monotonic() < deadline:
+
+            def recorded():
                 with urllib.request.urlopen(query, timeout=2) as answer:
-                    if json.loads(answer.read())["data"]["result"]:
-                        break
-                time.sleep(1)
-            else:
-                raise AssertionError("the recording rule never got a value")
+                    return json.loads(answer.read())["data"]["result"]
+            wait_for(recorded, 40, interval=1, what="a value of the recording rule")
             yield {"prometheus": "http://127.0.0.1:%d" % ports["prom"],
                    "alertmanager": "http://127.0.0.1:%d" % ports["am"], "hook": hook}
         finally:
@@ -336,7 +310,7 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     proc = playbook(inventory, "periodic_check.yml", "--check", "-f", "3", "-e", variables)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(proc.stdout).values()), recap(proc.stdout)
-    assert list(tmp_path.iterdir()) == [] and monitoring["hook"].received == []  # no report, no test alert
+    assert list(tmp_path.iterdir()) == [] and monitoring["hook"].received() == []  # no report, no test alert
 
     proc = playbook(inventory, "periodic_check.yml", "-f", "3", "-e", variables)
     assert proc.returncode == 0, proc.stdout[-6000:]
@@ -362,7 +336,7 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     assert mon["latency_p95"]["status"] == "unknown" and "no data" in mon["latency_p95"]["message"]
     assert mon["alerting_test"]["status"] == "ok", mon["alerting_test"]
     alert_id = mon["alerting_test"]["message"].split()[2]
-    delivered = [r for r in monitoring["hook"].received if r["path"] == "/alerts"]
+    delivered = [r for r in monitoring["hook"].received() if r["path"] == "/alerts"]
     assert any(a["labels"].get("redfire_test_id") == alert_id for r in delivered for a in r["body"]["alerts"])
 
 

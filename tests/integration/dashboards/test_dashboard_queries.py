@@ -9,7 +9,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,7 +19,7 @@ import yaml
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks
 from tests.conftest import ROOT, free_port
 from tests.lib.datastores import Postgres, Redis, postgres_exporter, redis_exporter
-from tests.lib.monitoring import stop_processes
+from tests.lib.monitoring import stop_processes, wait_for
 from tests.lib.redfire_app_exporter import start as start_app
 
 BOARDS = sorted((ROOT / "roles" / "grafana" / "files" / "dashboards").glob("*.json"))
@@ -45,18 +44,6 @@ def query(base, expr):
         return get_json(base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
     except urllib.error.HTTPError as exc:  # 400 = does not parse
         return json.loads(exc.read().decode())
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.5)
-    raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +102,7 @@ def prometheus(tmp_path_factory):
         for expr in ['count(up == 1) == 4', "pg_up == 1", "redis_up == 1", "pg_stat_replication_pg_wal_lsn_diff",
                      "rate(redis_keyspace_hits_total[1m])", "job:redfire_order_success:ratio_rate5m", "endpoint:redfire_api_response_time_seconds:p99",
                      "instance:redfire_node_cpu_usage:percent", "redfire_health_check_overall_status"]:
-            wait_for(lambda: query(base, expr)["data"]["result"], 60, expr)
+            wait_for(lambda: query(base, expr)["data"]["result"], 60, interval=0.5, what=expr)
         yield base
     finally:
         stop_processes(procs)

@@ -2,9 +2,9 @@
 servers, sshd and a systemd container, all on loopback (or the project's own container), on free ports,
 stopped by PID at the end; and `run_health`, which runs the module through ansible-playbook."""
 import datetime
-import http.server
 import importlib.util
 import json
+import re
 import os
 import secrets
 import shutil
@@ -12,7 +12,6 @@ import signal
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -23,6 +22,9 @@ _spec = importlib.util.spec_from_file_location('redfire_tests_root_conftest', st
 _root = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_root)
 free_port, run, project_env = _root.free_port, _root.run, _root.project_env
+from tests.lib.containers import wait_booted  # noqa: E402 - after the root conftest put the paths in place
+from tests.lib.monitoring import wait_for  # noqa: E402
+from tests.lib.receivers import http_server, stop_http_server  # noqa: E402
 
 PG_BIN = Path('/usr/lib/postgresql/15/bin')
 VENV_PYTHON = str(ROOT / '.venv' / 'bin' / 'python')
@@ -30,16 +32,13 @@ VENV_PYTHON = str(ROOT / '.venv' / 'bin' / 'python')
 
 def _wait_port(port, timeout=20, proc=None):
     import socket
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def listening():
         if proc is not None and proc.poll() is not None:
             raise AssertionError('server exited with %s before listening on %d' % (proc.returncode, port))
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError('nothing listens on 127.0.0.1:%d after %ss' % (port, timeout))
+        socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
+        return True
+    wait_for(listening, timeout, interval=0.05, what='a server on 127.0.0.1:%d' % port)
 
 
 class Runner(object):
@@ -100,13 +99,17 @@ def postgres():
             os.kill(pid, signal.SIGINT)   # fast shutdown
         except ProcessLookupError:
             return
-        for dummy in range(200):
+
+        def gone():
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
-                return
-            time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
+                return True
+            return False
+        try:
+            wait_for(gone, 10, interval=0.05, what='PostgreSQL (pid %d) to stop' % pid)
+        except AssertionError:
+            os.kill(pid, signal.SIGKILL)
     server['stop'] = stop
     yield server
     stop()
@@ -132,22 +135,14 @@ def redis_server(tmp_path):
     stop()
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
-        if self.path.startswith('/slow/'):
-            time.sleep(float(self.path.split('/')[2]))
-        if self.path.startswith('/missing'):
-            self.send_response(404)
-            body = b'not here'
-        else:
-            self.send_response(200)
-            body = b'{"status": "ok", "service": "redfire-api"}'
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+def _answer(request):
+    """The endpoints the HTTP checks are tested against: /slow/<seconds>, /missing (404), anything else 200 JSON."""
+    from werkzeug.wrappers import Response
+    if request.path.startswith('/slow/'):
+        time.sleep(float(request.path.split('/')[2]))
+    if request.path.startswith('/missing'):
+        return Response('not here', status=404)
+    return Response('{"status": "ok", "service": "redfire-api"}', status=200)
 
 
 def _self_signed(workdir, days):
@@ -174,24 +169,18 @@ def _self_signed(workdir, days):
 @pytest.fixture
 def web(tmp_path):
     """An HTTP server (fast, slow and 404 paths) and an HTTPS one whose self-signed certificate expires in 5 days."""
-    servers = []
-    http_srv = http.server.ThreadingHTTPServer(('127.0.0.1', free_port()), _Handler)
-    https_srv = http.server.ThreadingHTTPServer(('127.0.0.1', free_port()), _Handler)
     cert, key = _self_signed(tmp_path, 5)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    https_srv.socket = ctx.wrap_socket(https_srv.socket, server_side=True)
-    for srv in (http_srv, https_srv):
-        srv.daemon_threads = True
-        t = threading.Thread(target=srv.serve_forever, kwargs={'poll_interval': 0.1})
-        t.start()
-        servers.append((srv, t))
-    yield {'http': 'http://127.0.0.1:%d' % http_srv.server_address[1],
-           'https': 'https://127.0.0.1:%d' % https_srv.server_address[1], 'ca': cert}
-    for srv, t in servers:
-        srv.shutdown()
-        srv.server_close()
-        t.join(10)
+    servers = [http_server(), http_server(ssl_context=ctx)]
+    try:
+        for srv in servers:
+            srv.expect_request(re.compile('.*')).respond_with_handler(_answer)
+        yield {'http': 'http://127.0.0.1:%d' % servers[0].port,
+               'https': 'https://127.0.0.1:%d' % servers[1].port, 'ca': cert}
+    finally:
+        for srv in servers:
+            stop_http_server(srv)
 
 
 @pytest.fixture
@@ -234,13 +223,8 @@ def systemd_container():
     run(['podman', 'run', '-d', '--systemd=always', '--stop-timeout', '1', '--name', name, image, '/sbin/init'],
         env=env, timeout=120)
     try:
-        state = ''
-        for dummy in range(120):
-            state = run(['podman', 'exec', name, 'systemctl', 'is-system-running'], check=False, env=env).stdout.strip()
-            if state in ('running', 'degraded'):
-                break
-            time.sleep(0.25)
-        assert state in ('running', 'degraded'), 'systemd in %s did not come up: %s' % (name, state)
+        wait_booted(lambda command, check: run(['podman', 'exec', name, 'sh', '-c', command], check=check, env=env),
+                    name, 30)
         yield {'ansible_connection': 'containers.podman.podman', 'ansible_host': name,
                'ansible_python_interpreter': '/usr/bin/python3'}
     finally:

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from tests.conftest import free_port, project_env
-from tests.lib.monitoring import Process, SmtpSink, WebhookReceiver, http_get_json, need, render, wait_for
+from tests.lib.monitoring import Process, http_get_json, need, render, wait_for
+from tests.lib.receivers import SmtpSink, WebhookReceiver
 from tests.lib.redfire_app_exporter import start as start_app
 
 ENDPOINT = "/api/orders"
@@ -20,11 +21,11 @@ def stack(tmp_path):
     prometheus, alertmanager = need("prometheus"), need("prometheus-alertmanager")
     need("promtool")
     need("amtool")
-    ports = {name: free_port() for name in ("app", "prom", "am", "hook", "smtp")}
+    ports = {name: free_port() for name in ("app", "prom", "am", "smtp")}
     stopped = []
     app = start_app(ports["app"])
     stopped.append(app)
-    hook = WebhookReceiver(ports["hook"])
+    hook = WebhookReceiver()
     stopped.append(hook)
     smtp = SmtpSink(ports["smtp"])
     stopped.append(smtp)
@@ -44,7 +45,7 @@ def stack(tmp_path):
             "alertmanager_group_wait": "1s",
             "alertmanager_group_interval": "1s",
             "alertmanager_repeat_interval": "1h",
-            "alertmanager_webhook_url": hook.url,
+            "alertmanager_webhook_url": hook.url + "/alerts",
             "alertmanager_email_to": ["ops@redfire.test"],
             "alertmanager_email_from": "alertmanager@redfire.test",
             "alertmanager_email_smarthost": "127.0.0.1:%d" % ports["smtp"],
@@ -73,7 +74,7 @@ def stack(tmp_path):
 
 
 def _alert_payloads(hook, status):
-    return [a for p in hook.received() for a in p["alerts"]
+    return [a for p in hook.payloads() for a in p["alerts"]
             if a["labels"].get("alertname") == "APISlowResponse" and a["status"] == status]
 
 
@@ -119,7 +120,7 @@ def test_slow_api_alert_reaches_webhook_and_email_then_resolves(stack):
         assert resolved[0]["labels"]["endpoint"] == ENDPOINT
         wait_for(lambda: _mails(smtp, "[已恢复]"), 30, what="resolved email")
         # no warning-only alert went to email, and nothing else fired on this healthy stack
-        names = {a["labels"]["alertname"] for p in hook.received() for a in p["alerts"]}
+        names = {a["labels"]["alertname"] for p in hook.payloads() for a in p["alerts"]}
         assert names == {"APISlowResponse"}, names
     except AssertionError as exc:
         raise AssertionError("%s\n--- prometheus log\n%s\n--- alertmanager log\n%s" % (exc, prom.output(), am.output())) from exc

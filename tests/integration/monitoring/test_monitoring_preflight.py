@@ -24,6 +24,9 @@ CASES = {
     "email_without_smarthost": (
         ["alertmanager"], {"alertmanager_email_to": ["ops@redfire.test"], "alertmanager_email_from": "am@redfire.test"},
         ["alertmanager_email_smarthost", "smarthost=\\\"\\\""]),
+    "threshold_not_a_number": (
+        ["prometheus"], {"prometheus_alert_cpu_percent": "eighty"},
+        ['prometheus_alert_cpu_percent must be a number (got \\"eighty\\")']),
     # Grafana and the RedFire frontend both default to :3000: on the Prometheus host that job would scrape Grafana.
     "frontend_on_grafana_default_port": (
         ["prometheus"], {"prometheus_redfire_jobs": [{"job_name": "redfire-frontend", "targets": ["localhost:3000"]}]},
@@ -38,9 +41,25 @@ CASES = {
     "ratio_above_one": (
         ["prometheus"], {"prometheus_alert_http_error_ratio": 5},
         ["prometheus_alert_http_error_ratio is a ratio between 0 and 1 (got 5)"]),
-    "threshold_not_a_number": (
-        ["prometheus"], {"prometheus_alert_cpu_percent": "eighty"},
-        ['prometheus_alert_cpu_percent must be a number (got \\"eighty\\")']),
+    "scrape_timeout_above_interval": (
+        ["prometheus"], {"prometheus_scrape_interval": "15s", "prometheus_scrape_timeout": "1m"},
+        ["prometheus_scrape_timeout (1m) is longer than prometheus_scrape_interval (15s)"]),
+    "disk_warning_above_critical": (
+        ["prometheus"], {"prometheus_alert_disk_warning_percent": 97, "prometheus_alert_disk_critical_percent": 95},
+        ["prometheus_alert_disk_warning_percent (97) is above", "prometheus_alert_disk_critical_percent (95)"]),
+    "prometheus_extra_flag_against_a_variable": (
+        ["prometheus"], {"prometheus_extra_flags": ["--web.listen-address=0.0.0.0:9999"]},
+        ["prometheus_extra_flags has --web.listen-address", "prometheus_listen_address"]),
+    "alertmanager_extra_flag_against_a_variable": (
+        ["alertmanager"], {"alertmanager_extra_flags": ["--storage.path=/tmp/am"]},
+        ["alertmanager_extra_flags has --storage.path", "alertmanager_storage_path"]),
+    # the render play has gather_facts false: the download URL needs the architecture, gathered by preflight
+    "prometheus_tarball_without_gathered_facts": (
+        ["prometheus"], {"prometheus_install_method": "tarball", "prometheus_checksum": "abc"},
+        ["prometheus_checksum must be the sha256", "linux-"]),
+    "alertmanager_tarball_without_gathered_facts": (
+        ["alertmanager"], {"alertmanager_install_method": "tarball", "alertmanager_checksum": "abc"},
+        ["alertmanager_checksum must be the sha256", "linux-"]),
 }
 
 
@@ -98,3 +117,31 @@ def test_default_jobs_come_from_the_app_group_and_never_scrape_grafana(tmp_path)
         assert jobs[job]["file_sd_configs"] == [{"files": [str(conf / "file_sd" / (job + ".yml"))]}]
         assert yaml.safe_load((conf / "file_sd" / (job + ".yml")).read_text()) == [
             {"targets": [target], "labels": {"host": host}}]
+
+
+SECRETS = ["AmSecretPw1", "WebhookT0ken9", "ExtraT0ken7"]
+SECRET_CASES = {
+    # an extra receiver with a bad name, an email receiver without smarthost: both checks fail on items that
+    # hold passwords and tokens, shown at -vvv
+    "receiver_name": {"alertmanager_receivers_extra": [
+        {"name": "redfire-null", "email_configs": [{"to": "a@b.test", "auth_password": "AmSecretPw1"}],
+         "webhook_configs": [{"url": "https://hooks.test/x?token=ExtraT0ken7"}]}]},
+    "email_smarthost": {"alertmanager_receivers_extra": [
+        {"name": "ops-mail", "email_configs": [{"to": "a@b.test", "auth_password": "AmSecretPw1"}]},
+        {"name": "ops-hook", "webhook_configs": [{"url": "https://hooks.test/x?token=ExtraT0ken7"}]}],
+        "alertmanager_severity_receivers": {"critical": ["ops-mail", "ops-hook"]}},
+    "webhook_url": {"alertmanager_webhook_url": "hxxps://hooks.test/alert?token=WebhookT0ken9"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(SECRET_CASES))
+def test_preflight_prints_no_secret_even_at_vvv(tmp_path, case):
+    conf = tmp_path / "etc"
+    role_vars = {"prometheus_config_dir": str(conf / "prometheus"), "alertmanager_config_dir": str(conf / "alertmanager"),
+                 **SECRET_CASES[case]}
+    proc = render(tmp_path, ["alertmanager"], role_vars, project_env(ANSIBLE_VERBOSITY=3), check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "preflight.yml" in out, out[-3000:]
+    for secret in SECRETS:
+        assert secret not in out, "%s printed:\n%s" % (secret, out[-3000:])
+    assert not conf.exists(), "preflight failed but files were written"

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import free_port, project_env
-from tests.lib.monitoring import Process, WebhookReceiver, http_get_json, need, render, wait_for
+from tests.lib.monitoring import Process, http_get_json, need, render, wait_for
+from tests.lib.receivers import WebhookReceiver
 
 ZONE = "Asia/Shanghai"
 
@@ -52,7 +53,7 @@ def alertmanagers(tmp_path):
     sides = {}
     try:
         for side in ("inside", "outside"):
-            port, hook = free_port(), WebhookReceiver(free_port())
+            port, hook = free_port(), WebhookReceiver()
             started.append(hook)
             conf = tmp_path / side
             role_vars = {
@@ -81,7 +82,7 @@ def alertmanagers(tmp_path):
 
 
 def _names(hook):
-    return {a["labels"]["alertname"] for p in hook.received() for a in p["alerts"] if a["status"] == "firing"}
+    return {a["labels"]["alertname"] for p in hook.payloads() for a in p["alerts"] if a["status"] == "firing"}
 
 
 def test_order_flow_alerts_notify_only_in_trading_hours(alertmanagers):

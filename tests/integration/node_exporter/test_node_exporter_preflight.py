@@ -20,6 +20,10 @@ CASES = [
     ({"node_exporter_textfile_dir": "relative/dir"}, ["node_exporter_textfile_dir must be an absolute path"]),
     ({"node_exporter_systemd_unit_include": "(ssh|cron)\\.service"},
      ["node_exporter_systemd_unit_include must not contain them", "write [.] for a dot"]),
+    ({"node_exporter_extra_flags": ["--web.listen-address=:9999"]},
+     ["node_exporter_extra_flags has --web.listen-address", "node_exporter_listen_address and node_exporter_port"]),
+    ({"node_exporter_extra_flags": ["--collector.textfile.directory=/tmp"]},
+     ["node_exporter_extra_flags has --collector.textfile.directory", "node_exporter_textfile_dir"]),
 ]
 
 

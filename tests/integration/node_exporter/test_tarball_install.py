@@ -1,19 +1,16 @@
 """The tarball install path, offline: a release-shaped tarball built from the distribution's binary,
 served on 127.0.0.1 with its sha256, installed into a systemd container through component_install.
 A wrong checksum fails with the file and both sums and leaves the running exporter untouched."""
-import functools
 import hashlib
-import http.server
 import io
 import os
 import tarfile
 import textwrap
-import threading
 
 import pytest
 
-from tests.conftest import free_port
 from tests.lib.containers import SystemdContainer, playbook
+from tests.lib.receivers import http_server, stop_http_server
 
 BINARY = "/usr/bin/prometheus-node-exporter"  # Debian's build, installed by scripts/setup test
 FETCH = ("python3 -c 'import sys,urllib.request;"
@@ -40,14 +37,12 @@ def release_server(tmp_path_factory):
         # Same layout, other content: what a tampered or corrupt mirror serves.
         "tampered": release_tarball(root / "tampered.tar.gz", "1.5.1", payload_suffix=b"\0tampered"),
     }
-    port = free_port()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:%d" % port, sums
-    server.shutdown()
-    server.server_close()
+    server = http_server()
+    for name in sums:
+        server.expect_request("/%s.tar.gz" % name, method="GET").respond_with_data(
+            (root / ("%s.tar.gz" % name)).read_bytes(), content_type="application/gzip")
+    yield "http://127.0.0.1:%d" % server.port, sums
+    stop_http_server(server)
 
 
 def write_playbook(path):

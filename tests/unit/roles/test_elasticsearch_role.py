@@ -1,110 +1,84 @@
 """elasticsearch role: rendered elasticsearch.yml, heap (half of RAM capped at 31g), TLS files, ILM policy and
 index template for redfire-logs-*; preflight messages; and the REST steps against a mock Elasticsearch API
-(a small http.server on loopback): the ILM policy/template are written once and not again, and the rolling
+(pytest-httpserver on loopback): the ILM policy/template are written once and not again, and the rolling
 restart walks the marked nodes one at a time, waiting for the node and the cluster health before the next.
 
 No Elasticsearch runs here (platform.md): the service restart itself is the one step not exercised."""
 import base64
 import hashlib
 import json
+import re
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
 
 from tests.conftest import run
+from tests.lib.receivers import http_server, json_response, stop_http_server
 
 PASSWORD = "Es-Secret-9"
 
 
-class MockElasticsearch(ThreadingHTTPServer):
-    """Answers the calls the role makes; paths may carry a /<node> prefix naming the node addressed."""
+class MockElasticsearch:
+    """Answers the calls the role makes (a pytest-httpserver handler); paths may carry a /<node> prefix naming
+    the node addressed."""
 
     def __init__(self, nodes):
-        super().__init__(("127.0.0.1", 0), MockHandler)
         self.nodes, self.log, self.objects = nodes, [], {}
         self.yellow_polls = 0
         self.allocation_disabled_by = None
         self.violations = []
+        self.server = http_server()
+        self.server.expect_request(re.compile(".*")).respond_with_handler(self.answer)
+        self.server_address = ("127.0.0.1", self.server.port)
 
-
-class MockHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def reply(self, code, body):
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def handle_any(self, method):
-        srv = self.server
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
-        auth = self.headers.get("Authorization", "")
-        if auth != "Basic " + base64.b64encode(("elastic:" + PASSWORD).encode()).decode():
-            return self.reply(401, {"error": "unauthenticated"})
-        path = self.path.partition("?")[0]
-        parts = path.strip("/").split("/")
-        node = parts.pop(0) if parts[0] in srv.nodes else None
-        api = "/" + "/".join(parts)
-        srv.log.append((node, method, api, body))
+    def answer(self, request):
+        body = json.loads(request.get_data()) if request.get_data() else None
+        if request.headers.get("Authorization", "") != "Basic " + base64.b64encode(("elastic:" + PASSWORD).encode()).decode():
+            return json_response({"error": "unauthenticated"}, 401)
+        parts = request.path.strip("/").split("/")
+        node = parts.pop(0) if parts[0] in self.nodes else None
+        api, method = "/" + "/".join(parts), request.method
+        self.log.append((node, method, api, body))
         if api == "/_cluster/settings" and method == "PUT":
             value = body["persistent"]["cluster.routing.allocation.enable"]
             if value == "primaries":
-                if srv.allocation_disabled_by is not None:
-                    srv.violations.append("%s disabled allocation while %s was restarting" % (node, srv.allocation_disabled_by))
-                srv.allocation_disabled_by = node
-                srv.yellow_polls = 2
+                if self.allocation_disabled_by is not None:
+                    self.violations.append("%s disabled allocation while %s was restarting" % (node, self.allocation_disabled_by))
+                self.allocation_disabled_by = node
+                self.yellow_polls = 2
             else:
-                srv.allocation_disabled_by = None
-            return self.reply(200, {"acknowledged": True})
+                self.allocation_disabled_by = None
+            return json_response({"acknowledged": True})
         if api == "/_flush":
-            return self.reply(200, {"_shards": {"total": 2, "successful": 2, "failed": 0}})
+            return json_response({"_shards": {"total": 2, "successful": 2, "failed": 0}})
         if api == "/_cat/nodes":
-            return self.reply(200, [{"name": n} for n in srv.nodes])
+            return json_response([{"name": n} for n in self.nodes])
         if api == "/_cluster/health":
-            if srv.allocation_disabled_by is not None:
-                return self.reply(200, {"status": "yellow"})
-            if srv.yellow_polls:
-                srv.yellow_polls -= 1
-                return self.reply(200, {"status": "yellow"})
-            return self.reply(200, {"status": "green"})
+            if self.allocation_disabled_by is not None:
+                return json_response({"status": "yellow"})
+            if self.yellow_polls:
+                self.yellow_polls -= 1
+                return json_response({"status": "yellow"})
+            return json_response({"status": "green"})
         if api.startswith(("/_ilm/policy/", "/_index_template/")):
             if method == "PUT":
-                srv.objects[api] = body
-                return self.reply(200, {"acknowledged": True})
-            if api not in srv.objects:
-                return self.reply(404, {"error": "not found"})
+                self.objects[api] = body
+                return json_response({"acknowledged": True})
+            if api not in self.objects:
+                return json_response({"error": "not found"}, 404)
             if api.startswith("/_ilm/"):
-                return self.reply(200, {parts[-1]: {"version": 1, "policy": srv.objects[api]["policy"]}})
-            return self.reply(200, {"index_templates": [{"name": parts[-1], "index_template": srv.objects[api]}]})
-        return self.reply(400, {"error": "unexpected call %s %s" % (method, self.path)})
-
-    def do_GET(self):
-        self.handle_any("GET")
-
-    def do_PUT(self):
-        self.handle_any("PUT")
-
-    def do_POST(self):
-        self.handle_any("POST")
+                return json_response({parts[-1]: {"version": 1, "policy": self.objects[api]["policy"]}})
+            return json_response({"index_templates": [{"name": parts[-1], "index_template": self.objects[api]}]})
+        return json_response({"error": "unexpected call %s %s" % (method, request.full_path)}, 400)
 
 
 @pytest.fixture
 def mock_es():
     server = MockElasticsearch(["es1", "es2", "es3"])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     yield server
-    server.shutdown()
-    server.server_close()
+    stop_http_server(server.server)
 
 
 def playbook(path, hosts, tasks):
