@@ -41,15 +41,20 @@ def _run(cmd, timeout=120):
 
 
 class Postgres:
-    """PostgreSQL 15 as user postgres on 127.0.0.1:<free port> (trust on loopback: a test server only);
-    replica=True adds a streaming standby made with pg_basebackup."""
+    """PostgreSQL 15 as user postgres on 127.0.0.1:<free port>, run from a temporary directory; the tests' one way
+    to start it. Over TCP: trust (a test server only), or with `password` scram-sha-256 for the superuser
+    `postgres` and for `app_user` (a login role owning a database of its name). The unix socket in the directory
+    trusts local users (psql() uses it). replica=True adds a streaming standby made with pg_basebackup."""
 
-    def __init__(self, replica=False, max_connections=100):
+    def __init__(self, replica=False, max_connections=100, password=None, app_user=None):
         assert (PG_BIN / "initdb").exists(), "postgresql (Debian) is not installed: ./scripts/setup test"
+        assert not (replica and password), "a replica is made over trust"
         self.base = Path(tempfile.mkdtemp(prefix="redfire-it-pg-"))
         shutil.chown(str(self.base), "postgres", "postgres")
         self.port = free_port()
         self.max_connections = max_connections
+        self.password = password
+        self.app_user = app_user
         self.servers = []   # data directories started, primary first
         self.replica_port = None
         try:
@@ -59,9 +64,18 @@ class Postgres:
             raise
 
     def _create(self, replica):
+        auth = ["--auth-host=trust"]
+        if self.password:
+            pwfile = self.base / "pw"
+            pwfile.write_text(self.password)
+            shutil.chown(str(pwfile), "postgres", "postgres")
+            auth = ["--auth-host=scram-sha-256", "--pwfile", str(pwfile)]
         _run(AS_PG + [str(PG_BIN / "initdb"), "-D", str(self.base / "primary"), "-U", "postgres", "--auth-local=trust",
-                      "--auth-host=trust", "-E", "UTF8", "--no-sync"])
+                      "-E", "UTF8", "--no-sync"] + auth)
         self._start("primary", self.port)
+        if self.app_user:
+            self.psql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (self.app_user, self.password or ""))
+            self.psql("CREATE DATABASE %s OWNER %s" % (self.app_user, self.app_user))
         if replica:
             self.replica_port = free_port()
             _run(AS_PG + [str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
@@ -75,7 +89,8 @@ class Postgres:
         self.servers.append(name)
 
     def dsn(self, port=None, database="postgres"):
-        return "postgresql://postgres@127.0.0.1:%d/%s?sslmode=disable" % (port or self.port, database)
+        auth = "postgres:%s" % self.password if self.password else "postgres"
+        return "postgresql://%s@127.0.0.1:%d/%s?sslmode=disable" % (auth, port or self.port, database)
 
     def psql(self, sql, port=None):
         return _run(AS_PG + ["psql", "-h", str(self.base), "-p", str(port or self.port), "-U", "postgres", "-qAt",
@@ -88,6 +103,10 @@ class Postgres:
             procs.append(subprocess.Popen(AS_PG + ["psql", "-h", str(self.base), "-p", str(self.port), "-U", "postgres", "-qAt"],
                                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         return procs
+
+    @property
+    def pid(self):
+        return self._pid("primary")
 
     def _pid(self, name):
         pidfile = self.base / name / "postmaster.pid"
@@ -123,14 +142,17 @@ class Postgres:
 class Redis:
     """redis-server on 127.0.0.1:<free port> with a maxmemory (so memory % and evictions have a meaning)."""
 
-    def __init__(self, workdir, maxmemory="64mb", policy="allkeys-lru", maxclients=None):
+    def __init__(self, workdir, maxmemory="64mb", policy="allkeys-lru", maxclients=None, password=None):
         self.exe = need("redis-server")
         self.port = free_port()
         self.workdir = Path(workdir)
+        self.password = password
         argv = [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", str(self.workdir), "--maxmemory", maxmemory, "--maxmemory-policy", policy]
         if maxclients:
             argv += ["--maxclients", str(maxclients)]
+        if password:
+            argv += ["--requirepass", password]
         self.argv = argv
         self.proc = None
         self.start()
@@ -140,7 +162,8 @@ class Redis:
         wait_port(self.port, proc=self.proc.proc)
 
     def cli(self, *args):
-        return _run([need("redis-cli"), "-h", "127.0.0.1", "-p", str(self.port)] + [str(a) for a in args]).stdout
+        auth = ["--no-auth-warning", "-a", self.password] if self.password else []
+        return _run([need("redis-cli"), "-h", "127.0.0.1", "-p", str(self.port)] + auth + [str(a) for a in args]).stdout
 
     def fill(self, megabytes, prefix="fill"):
         """Write about `megabytes` MiB of 64 KiB values in one Lua call (no per-key round trips); with maxmemory
@@ -150,7 +173,7 @@ class Redis:
         return self.cli("EVAL", script, 0, megabytes, prefix + ":" + secrets.token_hex(2) + ":")
 
     def url(self):
-        return "redis://127.0.0.1:%d" % self.port
+        return "redis://%s127.0.0.1:%d" % ((":%s@" % self.password) if self.password else "", self.port)
 
     def stop(self):
         if self.proc is not None:

@@ -8,10 +8,8 @@ import re
 import os
 import secrets
 import shutil
-import signal
 import ssl
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,22 +21,10 @@ _root = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_root)
 free_port, run, project_env = _root.free_port, _root.run, _root.project_env
 from tests.lib.containers import wait_booted  # noqa: E402 - after the root conftest put the paths in place
-from tests.lib.monitoring import wait_for  # noqa: E402
+from tests.lib.datastores import Postgres, Redis, wait_port  # noqa: E402
 from tests.lib.receivers import http_server, stop_http_server  # noqa: E402
 
-PG_BIN = Path('/usr/lib/postgresql/15/bin')
 VENV_PYTHON = str(ROOT / '.venv' / 'bin' / 'python')
-
-
-def _wait_port(port, timeout=20, proc=None):
-    import socket
-
-    def listening():
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError('server exited with %s before listening on %d' % (proc.returncode, port))
-        socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
-        return True
-    wait_for(listening, timeout, interval=0.05, what='a server on 127.0.0.1:%d' % port)
 
 
 class Runner(object):
@@ -78,61 +64,22 @@ def runner(tmp_path):
 
 @pytest.fixture
 def postgres():
-    """PostgreSQL 15 from Debian on 127.0.0.1:<free port>, run as user postgres from a temp dir."""
-    assert (PG_BIN / 'initdb').exists(), 'postgresql (Debian) is not installed: run ./scripts/setup test'
-    base = Path(tempfile.mkdtemp(prefix='redfire-it-health-pg-'))
-    password = 'pg-' + secrets.token_hex(8)
-    (base / 'pw').write_text(password)
-    shutil.chown(str(base), 'postgres', 'postgres')
-    shutil.chown(str(base / 'pw'), 'postgres', 'postgres')
-    port = free_port()
-    as_pg = ['runuser', '-u', 'postgres', '--']
-    run(as_pg + [str(PG_BIN / 'initdb'), '-D', str(base / 'data'), '-U', 'postgres', '--pwfile', str(base / 'pw'),
-                 '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--no-sync'], timeout=120)
-    run(as_pg + [str(PG_BIN / 'pg_ctl'), '-D', str(base / 'data'), '-l', str(base / 'log'), '-w', '-t', '60', '-o',
-                 '-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off' % (port, base), 'start'], timeout=120)
-    pid = int((base / 'data' / 'postmaster.pid').read_text().split()[0])
-    server = {'host': '127.0.0.1', 'port': port, 'user': 'postgres', 'password': password, 'pid': pid}
-
-    def stop():
-        try:
-            os.kill(pid, signal.SIGINT)   # fast shutdown
-        except ProcessLookupError:
-            return
-
-        def gone():
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return True
-            return False
-        try:
-            wait_for(gone, 10, interval=0.05, what='PostgreSQL (pid %d) to stop' % pid)
-        except AssertionError:
-            os.kill(pid, signal.SIGKILL)
-    server['stop'] = stop
-    yield server
-    stop()
-    shutil.rmtree(str(base), ignore_errors=True)
+    """PostgreSQL 15 from Debian on 127.0.0.1:<free port>, the superuser's password over TCP."""
+    server = Postgres(password='pg-' + secrets.token_hex(8))
+    try:
+        yield {'host': '127.0.0.1', 'port': server.port, 'user': 'postgres', 'password': server.password,
+               'pid': server.pid, 'stop': server.stop_server}
+    finally:
+        server.stop()
 
 
 @pytest.fixture
 def redis_server(tmp_path):
-    exe = shutil.which('redis-server')
-    assert exe, 'redis-server (Debian) is not installed: run ./scripts/setup test'
-    port = free_port()
-    password = 'rd-' + secrets.token_hex(8)
-    proc = subprocess.Popen([exe, '--port', str(port), '--bind', '127.0.0.1', '--requirepass', password,
-                             '--save', '', '--appendonly', 'no', '--dir', str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_port(port, proc=proc)
-
-    def stop():
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(10)
-    yield {'host': '127.0.0.1', 'port': port, 'password': password, 'pid': proc.pid, 'stop': stop}
-    stop()
+    server = Redis(tmp_path, password='rd-' + secrets.token_hex(8))
+    try:
+        yield {'host': '127.0.0.1', 'port': server.port, 'password': server.password, 'stop': server.stop}
+    finally:
+        server.stop()
 
 
 def _answer(request):
@@ -202,7 +149,7 @@ def sshd(tmp_path):
         'PidFile %s' % (d / 'sshd.pid'), 'Subsystem sftp internal-sftp', 'LogLevel ERROR', '']))
     proc = subprocess.Popen([exe, '-D', '-e', '-f', str(d / 'sshd_config')], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
-    _wait_port(port, proc=proc)
+    wait_port(port, proc=proc)
     import getpass
     yield {'ansible_connection': 'ssh', 'ansible_host': '127.0.0.1', 'ansible_port': port,
            'ansible_user': getpass.getuser(), 'ansible_ssh_private_key_file': str(d / 'client_key'),

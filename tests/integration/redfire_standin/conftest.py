@@ -5,10 +5,7 @@ import importlib.util
 import json
 import os
 import secrets
-import shutil
-import signal
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -22,96 +19,33 @@ _spec = importlib.util.spec_from_file_location('redfire_tests_root_conftest', st
 _root = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_root)
 free_port, run = _root.free_port, _root.run
+from tests.lib.datastores import Postgres, Redis, wait_port  # noqa: E402 - after the root conftest put the paths in place
 
 STANDIN = ROOT / 'lab' / 'redfire_standin' / 'redfire_standin.py'
 VENV_PYTHON = str(ROOT / '.venv' / 'bin' / 'python')
 PG_BIN = Path('/usr/lib/postgresql/15/bin')
 
 
-def _wait_port(port, timeout=20, proc=None):
-    import socket
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError('server exited with %s before listening on %d' % (proc.returncode, port))
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError('nothing listens on 127.0.0.1:%d after %ss' % (port, timeout))
-
-
-def _kill_wait(pid, sig=signal.SIGINT, timeout=10):
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-
-
 @pytest.fixture(scope='module')
 def postgres():
     """PostgreSQL with a `redfire` database owned by a `redfire` user (password auth over TCP)."""
-    assert (PG_BIN / 'initdb').exists(), 'postgresql (Debian) is not installed: run ./scripts/setup test'
-    base = Path(tempfile.mkdtemp(prefix='redfire-it-standin-pg-'))
-    shutil.chown(str(base), 'postgres', 'postgres')
-    port = free_port()
-    as_pg = ['runuser', '-u', 'postgres', '--']
-    run(as_pg + [str(PG_BIN / 'initdb'), '-D', str(base / 'data'), '-U', 'postgres', '--auth-host=scram-sha-256',
-                 '--auth-local=trust', '-E', 'UTF8', '--no-sync'], timeout=120)
-    run(as_pg + [str(PG_BIN / 'pg_ctl'), '-D', str(base / 'data'), '-l', str(base / 'log'), '-w', '-t', '60', '-o',
-                 '-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off' % (port, base), 'start'], timeout=120)
-    pid = int((base / 'data' / 'postmaster.pid').read_text().split()[0])
-    password = 'rf-' + secrets.token_hex(8)
-    psql = as_pg + ['psql', '-h', str(base), '-p', str(port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c']
-    run(psql + ["CREATE ROLE redfire LOGIN PASSWORD '%s'" % password])
-    run(psql + ['CREATE DATABASE redfire OWNER redfire'])
-    server = {'port': port, 'password': password, 'pid': pid, 'socket_dir': str(base),
-              'dsn': 'host=127.0.0.1 port=%d dbname=redfire user=redfire password=%s' % (port, password)}
-
-    def start():
-        run(as_pg + [str(PG_BIN / 'pg_ctl'), '-D', str(base / 'data'), '-l', str(base / 'log'), '-w', '-t', '60',
-                     '-o', '-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off' % (port, base), 'start'],
-            timeout=120)
-        server['pid'] = int((base / 'data' / 'postmaster.pid').read_text().split()[0])
-    server['stop'] = lambda: _kill_wait(server['pid'])
-    server['start'] = start
-    yield server
-    _kill_wait(server['pid'])
-    shutil.rmtree(str(base), ignore_errors=True)
+    server = Postgres(password='rf-' + secrets.token_hex(8), app_user='redfire')
+    try:
+        yield {'port': server.port, 'password': server.password, 'stop': server.stop_server,
+               'start': server.start_server,
+               'dsn': 'host=127.0.0.1 port=%d dbname=redfire user=redfire password=%s' % (server.port, server.password)}
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope='module')
 def redis_server(tmp_path_factory):
-    exe = shutil.which('redis-server')
-    assert exe, 'redis-server (Debian) is not installed: run ./scripts/setup test'
-    workdir = tmp_path_factory.mktemp('redis')
-    port = free_port()
-    password = 'rd-' + secrets.token_hex(8)
-    cmd = [exe, '--port', str(port), '--bind', '127.0.0.1', '--requirepass', password, '--save', '',
-           '--appendonly', 'no', '--dir', str(workdir)]
-    server = {'port': port, 'password': password, 'url': 'redis://:%s@127.0.0.1:%d/0' % (password, port)}
-
-    def start():
-        server['proc'] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_port(port, proc=server['proc'])
-
-    def stop():
-        if server['proc'].poll() is None:
-            server['proc'].terminate()
-            server['proc'].wait(10)
-    server['start'], server['stop'] = start, stop
-    start()
-    yield server
-    stop()
+    server = Redis(tmp_path_factory.mktemp('redis'), password='rd-' + secrets.token_hex(8))
+    try:
+        yield {'port': server.port, 'password': server.password, 'url': server.url() + '/0',
+               'start': server.start, 'stop': server.stop}
+    finally:
+        server.stop()
 
 
 class Standin(object):
@@ -134,7 +68,7 @@ class Standin(object):
         full_env.update(env or {})
         self.stderr = open(str(self.workdir / ('%s.stderr' % role)), 'w+')
         self.proc = subprocess.Popen(cmd, env=full_env, stdout=self.stderr, stderr=subprocess.STDOUT)
-        _wait_port(self.port, proc=self.proc)
+        wait_port(self.port, proc=self.proc)
 
     @property
     def url(self):
