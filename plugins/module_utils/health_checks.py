@@ -30,6 +30,7 @@ import subprocess
 import threading
 import time
 
+from ansible_collections.redfire.ops.plugins.module_utils.child_process import start_child
 from ansible_collections.redfire.ops.plugins.module_utils.deadline import DeadlineExceeded, bounded_search
 from ansible_collections.redfire.ops.plugins.module_utils.url_secrets import mask_secrets, mask_url
 
@@ -1344,25 +1345,7 @@ class _Forked(object):
         self.error = None
         self.started = time.monotonic()
         self.finished = None
-        rfd, wfd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: compute, send, and leave without running the parent's exit handlers
-            code = 0
-            try:
-                os.close(rfd)
-                try:
-                    out = pickle.dumps((True, func(*args)), 2)
-                except BaseException as exc:  # pylint: disable=broad-except
-                    out = pickle.dumps((False, _error_text(exc)), 2)
-                view = memoryview(out)
-                while view:
-                    view = view[os.write(wfd, view):]
-            except BaseException:  # pylint: disable=broad-except
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(wfd)
-        self._pid, self._rfd = pid, rfd
+        self._pid, self._rfd = start_child(func, args, _error_text)
 
     def wait(self, deadline):
         chunks = []

@@ -32,6 +32,7 @@ import zlib
 from collections import Counter
 from datetime import datetime, timedelta
 
+from ansible_collections.redfire.ops.plugins.module_utils.child_process import start_child
 from ansible_collections.redfire.ops.plugins.module_utils.deadline import (
     Deadline, DeadlineExceeded, NotRegularFile, open_regular,
 )
@@ -1100,29 +1101,10 @@ def _in_parallel(func, args_list):
     try:
         for args in args_list[1:]:
             try:
-                rfd, wfd = os.pipe()
-                pid = os.fork()
+                pid, rfd = start_child(func, args, _child_error)
             except OSError:  # no process to spare: this share runs here, in turn
                 children.append((None, args))
                 continue
-            if pid == 0:  # the child: compute, send, and leave without running the parent's exit handlers
-                code = 0
-                try:
-                    os.close(rfd)
-                    try:
-                        out = pickle.dumps((True, func(*args)), 2)
-                    except OSError as exc:
-                        out = pickle.dumps((False, (exc.errno, exc.strerror, exc.filename)), 2)
-                    except BaseException as exc:  # pylint: disable=broad-except
-                        out = pickle.dumps((False, '%s: %s' % (exc.__class__.__name__, exc)), 2)
-                    view = memoryview(out)
-                    while view:
-                        view = view[os.write(wfd, view):]
-                except BaseException:  # pylint: disable=broad-except
-                    code = 1
-                finally:
-                    os._exit(code)
-            os.close(wfd)
             children.append((pid, rfd))
         results = [func(*args_list[0])]
         while children:
@@ -1134,6 +1116,13 @@ def _in_parallel(func, args_list):
             if pid is not None:
                 os.close(pipe_or_args)
                 _stop_child(pid)
+
+
+def _child_error(exc):
+    """What a worker sends back for its exception (an OSError keeps its errno and file name)."""
+    if isinstance(exc, OSError):
+        return (exc.errno, exc.strerror, exc.filename)
+    return '%s: %s' % (exc.__class__.__name__, exc)
 
 
 def _stop_child(pid):
