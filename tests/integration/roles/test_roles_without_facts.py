@@ -23,6 +23,8 @@ ROLES = {
     "filebeat": {"filebeat_install": True},
     "tuning": {},
 }
+# a valid extra flag passes the flag checks (the ones a role variable owns are refused: test_monitoring_preflight)
+ROLES["blackbox_exporter"]["blackbox_exporter_extra_flags"] = ["--log.level=debug"]
 ROLES["postgres_exporter"]["postgres_exporter_dsn"] = "postgresql://exporter:pw@127.0.0.1:5432/postgres"
 
 
