@@ -5,7 +5,6 @@ writes, nor in the notifications it sends (issue 14). The checked host is this m
 the webhook receiver, the SMTP sink and Redis listen on loopback."""
 import json
 import sys
-from pathlib import Path
 
 from tests.conftest import ROOT, free_port, project_env, run
 from tests.lib.datastores import Redis
@@ -14,7 +13,8 @@ from tests.lib.receivers import SmtpSink, WebhookReceiver, http_server, stop_htt
 SECRETS = {
     "pg_dsn": "PgDsnS3cret", "pg_password": "PgOptS3cret", "redis_password": "RedisS3cret",
     "http_password": "HttpS3cret", "http_token": "HttpT0ken", "network_token": "NetT0ken",
-    "hook_token": "HookT0ken", "dead_hook_token": "DeadH00k", "hook_header": "HookBearer", "smtp_password": "SmtpS3cret",
+    "hook_token": "HookT0ken", "dead_hook_token": "DeadH00k", "hook_header": "HookBearer",
+    "smtp_password": "SmtpS3cret",
 }
 
 
@@ -41,8 +41,8 @@ def test_daily_check_prints_and_writes_no_secret(tmp_path):
                 "redfire_daily_health_checks": ["memory", "http", "network", "postgresql", "redis"],
                 "redfire_daily_http": [{"url": "http://admin:%s@127.0.0.1:%d/ok?token=%s" % (
                     s["http_password"], site.port, s["http_token"]), "body_regex": "ok"}],
-                "redfire_daily_network_targets": [{"type": "http", "address": "http://127.0.0.1:%d/ok?access_token=%s" % (
-                    site.port, s["network_token"])}],
+                "redfire_daily_network_targets": [{"type": "http", "address": "http://127.0.0.1:%d/ok?access_token=%s"
+                                                   % (site.port, s["network_token"])}],
                 # a closed port: the check is critical, so the run notifies
                 "redfire_daily_postgresql": [
                     {"host": "postgresql://app:%s@127.0.0.1:%d/app" % (s["pg_dsn"], closed), "port": closed},

@@ -40,7 +40,7 @@ def test_preflight_gathers_the_facts_it_needs(tmp_path, role):
              "vars": {"ansible_python_interpreter": sys.executable},
              "tasks": [{"name": "Preflight of " + role,
                         "ansible.builtin.include_role": {"name": "redfire.ops." + role, "tasks_from": "preflight",
-                                                                  "public": True},
+                                                         "public": True},
                         "vars": ROLES[role]},
                        {"name": "What the role saw", "delegate_to": "localhost", "check_mode": False,
                         "ansible.builtin.copy": {"content": seen,
