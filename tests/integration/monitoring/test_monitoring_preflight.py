@@ -53,6 +53,19 @@ CASES = {
     "alertmanager_extra_flag_against_a_variable": (
         ["alertmanager"], {"alertmanager_extra_flags": ["--storage.path=/tmp/am"]},
         ["alertmanager_extra_flags has --storage.path", "alertmanager_storage_path"]),
+    "blackbox_extra_flag_against_a_variable": (
+        ["blackbox_exporter"], {"blackbox_exporter_extra_flags": ["--web.listen-address=:9999"]},
+        ["blackbox_exporter_extra_flags has --web.listen-address", "blackbox_exporter_listen_address"]),
+    "blackbox_extra_flag_config_file": (
+        ["blackbox_exporter"], {"blackbox_exporter_extra_flags": ["--config.file=/tmp/other.yml"]},
+        ["blackbox_exporter_extra_flags has --config.file", "blackbox_exporter_config_file"]),
+    "blackbox_extra_flag_not_a_long_flag": (
+        ["blackbox_exporter"], {"blackbox_exporter_extra_flags": ["log.level=debug"]},
+        ["every item of blackbox_exporter_extra_flags must be a long flag", "log.level=debug"]),
+    # the only warning/critical pair among the roles' variables: compared as numbers, not as whole numbers
+    "disk_warning_fractionally_above_critical": (
+        ["prometheus"], {"prometheus_alert_disk_warning_percent": 95.5, "prometheus_alert_disk_critical_percent": 95},
+        ["prometheus_alert_disk_warning_percent (95.5) is above", "prometheus_alert_disk_critical_percent (95)"]),
     # the render play has gather_facts false: the download URL needs the architecture, gathered by preflight
     "prometheus_tarball_without_gathered_facts": (
         ["prometheus"], {"prometheus_install_method": "tarball", "prometheus_checksum": "abc"},
@@ -60,6 +73,9 @@ CASES = {
     "alertmanager_tarball_without_gathered_facts": (
         ["alertmanager"], {"alertmanager_install_method": "tarball", "alertmanager_checksum": "abc"},
         ["alertmanager_checksum must be the sha256", "linux-"]),
+    "blackbox_tarball_without_gathered_facts": (
+        ["blackbox_exporter"], {"blackbox_exporter_install_method": "tarball", "blackbox_exporter_checksum": "abc"},
+        ["blackbox_exporter_checksum must be the sha256", "linux-"]),
 }
 
 
