@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fault drill of the lab (scripts/lab drill FAULT): inject one real fault, wait until its alert reaches the
 webhook sink (the on-call's channel), print the notification and the seconds from fault to notification, clear the
 fault and wait for the resolved notification.
@@ -104,10 +103,10 @@ def inventory():
 def ssh(address, command, stdin=None):
     cmd = ["ssh", "-i", str(KEY), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "root@%s" % address, command]
-    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, check=False)
     if proc.returncode != 0:
-        raise SystemExit("drill: on %s: %s failed (%d): %s" % (address, command[:80], proc.returncode,
-                                                             (proc.stderr or proc.stdout).strip()[-800:]))
+        raise SystemExit("drill: on %s: %s failed (%d): %s"
+                         % (address, command[:80], proc.returncode, (proc.stderr or proc.stdout).strip()[-800:]))
     return proc.stdout.strip()
 
 
@@ -181,8 +180,8 @@ def main(argv=None):
               " or Redis was down): run the drill once it has resolved" % alert, file=sys.stderr)
         return 2
 
-    print("[drill] %s on %s (%s): expecting %s%s" % (args.fault, target, address, alert,
-                                                    " %s" % labels if labels else ""), flush=True)
+    print("[drill] %s on %s (%s): expecting %s%s"
+          % (args.fault, target, address, alert, " %s" % labels if labels else ""), flush=True)
     started = time.time()
     out = ssh(address, inject, stdin)
     print("[drill] fault injected at %s%s" % (time.strftime("%H:%M:%S"), (": " + out) if out else ""), flush=True)

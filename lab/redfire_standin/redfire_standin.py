@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """RedFire stand-in: the trading backend (:8000) or frontend (:3000) of the guide, for the lab and the tests.
 
 Not part of the collection (lab/ is left out of the tarball). One program, two roles:
@@ -260,7 +259,7 @@ class App:
             for symbol in SYMBOLS:
                 if args.role == "backend":
                     ORDERS.labels(status, symbol)  # every series exists from the start, so rate() sees zeros
-        for path, method, _ in TRAFFIC[args.role]:
+        for path, method, dummy in TRAFFIC[args.role]:
             RESPONSE_TIME.labels(path)
             HTTP_REQUESTS.labels(path, method, "200")
         SYSTEM_STATUS.set(1)
@@ -385,7 +384,7 @@ class App:
                 logging.shutdown()
                 os._exit(3)
             if "errors" in self.faults:
-                for _ in range(3):
+                for dummy in range(3):
                     _raise_and_log(self._next_error(), "background job failed")
             self._leak_step()
             if self.role == "backend":
@@ -406,7 +405,7 @@ class App:
             return
         limit = int(os.environ.get("REDFIRE_STANDIN_LEAK_LIMIT_MB", "512"))
         step = int(os.environ.get("REDFIRE_STANDIN_LEAK_STEP_MB", "16"))
-        for _ in range(max(0, min(step, limit - len(self._leak)))):
+        for dummy in range(max(0, min(step, limit - len(self._leak)))):
             self._leak.append(b"L" * (1 << 20))  # written, so resident (not lazily zero pages)
         if len(self._leak) >= limit:
             log.warning("memory leak at its bound: %d MiB held", len(self._leak))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """SMTP sink of the lab: stands in for the on-call's mailbox behind Alertmanager's email receiver. Every message
 is kept as an .eml file under /var/lib/redfire-sinks/mail/ and summarised (time, from, to, subject) as one JSON
 line in /var/lib/redfire-sinks/mail.jsonl."""
@@ -34,7 +33,7 @@ def main():
     p.add_argument("--listen", default="127.0.0.1:2525")
     p.add_argument("--dir", default="/var/lib/redfire-sinks")
     args = p.parse_args()
-    host, _, port = args.listen.rpartition(":")
+    host, port = args.listen.rsplit(":", 1)
     mail_dir = os.path.join(args.dir, "mail")
     os.makedirs(mail_dir, exist_ok=True)
     controller = Controller(Sink(mail_dir, os.path.join(args.dir, "mail.jsonl")), hostname=host, port=int(port))

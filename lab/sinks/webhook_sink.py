@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Webhook sink of the lab: stands in for the on-call's chat/pager channel behind Alertmanager's webhook receiver.
 
 POST /alerts   stores Alertmanager's JSON body with the time it arrived (one JSON line per notification in
@@ -21,7 +20,7 @@ def main():
     p.add_argument("--listen", default="0.0.0.0:9095")
     p.add_argument("--store", default="/var/lib/redfire-sinks/webhook.jsonl")
     args = p.parse_args()
-    host, _, port = args.listen.rpartition(":")
+    host, port = args.listen.rsplit(":", 1)
     lock = threading.Lock()
     recent = collections.deque(maxlen=KEEP)
     try:

@@ -19,9 +19,7 @@ falls below the threshold within the test instead of five minutes later.
 HighCPUUsage, the guide's third alert, is not fired here: its 5-minute average over all CPUs of a shared 2-core
 machine cannot be pushed over a threshold and back by a bounded fault without depending on what else runs."""
 import concurrent.futures
-import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -199,7 +197,8 @@ def platform(tmp_path_factory):
             "prometheus_node_exporter_extra_targets": ["127.0.0.1:%d" % node_port],
             "prometheus_scrape_configs_extra": [
                 # postgres_exporter takes about a second to answer while PostgreSQL is down: more than 1 s to scrape
-                {"job_name": "postgres-it", "scrape_interval": "3s", "scrape_timeout": "3s", "static_configs": [{"targets": [v for k, v in exporters.items() if k.startswith("pg-")]}]},
+                {"job_name": "postgres-it", "scrape_interval": "3s", "scrape_timeout": "3s",
+                 "static_configs": [{"targets": [v for k, v in exporters.items() if k.startswith("pg-")]}]},
                 {"job_name": "redis-it", "static_configs": [{"targets": [v for k, v in exporters.items() if k.startswith("redis-")]}]}],
             "prometheus_alertmanager_targets": ["127.0.0.1:%d" % ports["am"]],
             # shortened durations, windows and thresholds (docs/monitoring.md)

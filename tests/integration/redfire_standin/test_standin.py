@@ -31,7 +31,7 @@ def _observations(app, endpoint, le=None):
 def test_backend_serves_the_guides_metrics_from_real_work(backend, postgres, redis_server):
     backend.wait_for(lambda: _orders(backend, 'success') >= 10, what='10 successful orders')
     samples = backend.samples()
-    names = {n for n, _ in samples}
+    names = {n for n, dummy in samples}
     for name in (ORDERS, HIST + '_bucket', HIST + '_count', 'redfire_system_status', 'redfire_http_requests_total',
                  'process_resident_memory_bytes'):
         assert name in names, name
