@@ -89,7 +89,7 @@ def test_tuning_keeps_its_tags_and_has_configure(untagged):
 @pytest.mark.parametrize("role", PHASED)
 def test_preflight_runs_with_each_tag(by_phase, role, phase):
     listed = by_phase[phase][role]["tasks"]
-    names = [name for name, _ in task_names(ROOT / "roles" / role / "tasks" / "preflight.yml")]
+    names = [name for name, dummy in task_names(ROOT / "roles" / role / "tasks" / "preflight.yml")]
     assert names
     missing = [name for name in names if name not in listed]
     assert not missing, "%s_%s does not select the preflight tasks %s" % (role, phase, missing)
@@ -100,7 +100,7 @@ def test_tuning_preflight_runs_with_each_tag(untagged, tag):
     main = yaml.safe_load((ROOT / "roles" / "tuning" / "tasks" / "main.yml").read_text(encoding="utf-8"))
     preflight = [task for task in main if task.get("ansible.builtin.import_tasks") == "preflight.yml"]
     assert len(preflight) == 1 and tag in preflight[0]["tags"]
-    for name, _ in task_names(ROOT / "roles" / "tuning" / "tasks" / "preflight.yml"):
+    for name, dummy in task_names(ROOT / "roles" / "tuning" / "tasks" / "preflight.yml"):
         assert tag in untagged["tuning"]["tasks"][name], name
 
 
