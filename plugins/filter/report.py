@@ -33,6 +33,9 @@ TEXT = {
         'summary': '汇总', 'timeline': '时间线', 'time': '时间', 'event': '事件', 'actions': '已执行操作',
         'notes': '备注', 'no_problems': '所有检查项正常', 'problems': '问题', 'run_by': '执行方式',
         'ok': '正常', 'warning_s': '警告', 'unknown': '未知', 'critical_s': '严重', 'escalation': '升级级别',
+        'post_incident': '事后分析', 'time_to_detect': '发现用时（秒）', 'time_to_recover': '恢复用时（秒）',
+        'impact': '影响范围', 'orders_failed': '失败订单', 'orders_missing': '缺失订单', 'root_cause': '根本原因',
+        'lessons': '经验教训', 'to_fill': '（待工程师填写）', 'item': '项目',
     },
     'en': {
         'daily_check': 'Daily check report', 'periodic_check': 'Periodic check report',
@@ -42,6 +45,10 @@ TEXT = {
         'summary': 'Summary', 'timeline': 'Timeline', 'time': 'Time', 'event': 'Event', 'actions': 'Actions taken',
         'notes': 'Notes', 'no_problems': 'All checks ok', 'problems': 'Problems', 'run_by': 'Run by',
         'ok': 'OK', 'warning_s': 'WARNING', 'unknown': 'UNKNOWN', 'critical_s': 'CRITICAL', 'escalation': 'Escalation level',
+        'post_incident': 'Post-incident analysis', 'time_to_detect': 'Time to detect (s)',
+        'time_to_recover': 'Time to recover (s)', 'impact': 'Impact', 'orders_failed': 'Orders failed',
+        'orders_missing': 'Orders missing', 'root_cause': 'Root cause', 'lessons': 'Lessons learned',
+        'to_fill': '(for the engineer to fill in)', 'item': 'Item',
     },
 }
 
@@ -274,6 +281,9 @@ def report_html(report, redact=None):
                                   _esc(i.get('event') if isinstance(i, dict) else i)] for i in items]))
         else:
             parts.append('<ul>' + ''.join('<li>%s</li>' % _esc(i) for i in items) + '</ul>')
+    incident = (report.get('extra') or {}).get('incident')
+    if isinstance(incident, dict):
+        parts.extend(_incident_sections(incident, t))
     for host in report['hosts']:
         parts.append(_H2 % ('%s %s %s' % (_esc(t['host']), _esc(host['name']), _badge(host['status'], t))))
         parts.append(_table([t['check'], t['status'], t['value'], t['warning'], t['critical'], t['message']],
@@ -281,6 +291,23 @@ def report_html(report, redact=None):
                               _esc(c.get('critical')), _esc(c.get('message'))] for c in host['checks']]))
     parts.append('</body></html>\n')
     return '\n'.join(parts)
+
+
+def _incident_sections(incident, t):
+    """The post-incident analysis of an alert-driven incident's record (extra.incident): durations, impact, level,
+    and the root-cause and lessons sections the engineer fills in."""
+    impact = incident.get('impact') if isinstance(incident.get('impact'), dict) else {}
+    rows = [[_esc(t['time_to_detect']), _esc(incident.get('time_to_detect_seconds'))],
+            [_esc(t['time_to_recover']), _esc(incident.get('time_to_recover_seconds'))],
+            [_esc(t['escalation']), _esc(incident.get('level'))],
+            [_esc(t['impact']), _esc(', '.join(str(v) for v in list(impact.get('hosts') or []) + list(impact.get('endpoints') or [])))],
+            [_esc(t['orders_failed']), _esc(impact.get('orders_failed'))],
+            [_esc(t['orders_missing']), _esc(impact.get('orders_missing'))]]
+    parts = [_H2 % _esc(t['post_incident']), _table([t['item'], t['value']], rows)]
+    for key in ('root_cause', 'lessons'):
+        parts.append(_H2 % _esc(t[key]))
+        parts.append('<p>%s</p>' % _esc(incident.get(key) or t['to_fill']))
+    return parts
 
 
 def report_text(report, redact=None):

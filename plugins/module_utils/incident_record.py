@@ -112,9 +112,10 @@ def _finish(record):
 
 
 def update_record(record, events=None, actions=None, diagnosed_at=None, service_back_at=None, resolved_at=None,
-                  level=None, impact=None, silences=None, user_notice=None, notifications=None):
+                  level=None, impact=None, silences=None, user_notice=None, notifications=None, escalate=False):
     """The record with new timeline events ([{time, event, host}]), actions ([{time, host, unit, action, result}]),
-    milestones and impact; durations recomputed."""
+    milestones and impact; durations recomputed. ``escalate`` (the breaker opened) or a failed action raises the
+    level by one, once: the guide's escalation instead of trying again."""
     _check_record(record)
     record = dict(record, timeline=list(record['timeline']), actions=list(record.get('actions', [])),
                   notifications=list(record.get('notifications', [])))
@@ -126,6 +127,9 @@ def update_record(record, events=None, actions=None, diagnosed_at=None, service_
         if not isinstance(action, dict) or 'action' not in action or 'result' not in action:
             raise IncidentError('actions must be dicts with time, host, unit, action and result, got %r' % (action,))
         entry = dict(action, time=format_time(_now(action.get('time'))))
+        entry['text'] = '%s %s %s %s: %s' % (entry['time'], entry.get('host', ''), entry['action'], entry.get('unit', ''),
+                                             entry['result'])
+        escalate = escalate or entry['result'] == 'failed'
         record['actions'].append(entry)
         add_event(record, entry['time'], '%s %s: %s' % (entry['action'], entry.get('unit', ''), entry['result']),
                   entry.get('host', 'controller'))
@@ -141,6 +145,8 @@ def update_record(record, events=None, actions=None, diagnosed_at=None, service_
     if resolved_at:
         record['status'] = 'resolved'
         add_event(record, record['resolved_at'], 'alert resolved', 'prometheus')
+    if escalate and level is None:
+        level = min(record['level'] + 1, 4)
     if level is not None:
         if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 4:
             raise IncidentError('level must be 1 to 4, got %r' % (level,))

@@ -195,3 +195,11 @@ def test_no_malformed_input_gives_a_raw_exception(name, value):
                          'incident_plan': ([], []), 'incident_impact': ([], [], 1)}.get(name, ()))
     except AnsibleFilterError as exc:
         assert str(exc).startswith(name + ': ')
+
+
+def test_a_failed_action_escalates_once():
+    record = F['incident_record'](alert(), received_at='2026-12-02T04:00:40Z')
+    record = F['incident_record'](record, actions=[{'time': '2026-12-02T04:00:46Z', 'host': 'redfire-lab-app',
+                                                    'unit': 'redfire-backend', 'action': 'restart', 'result': 'failed'}])
+    assert record['level'] == 2 and record['actions'][0]['text'].endswith('restart redfire-backend: failed')
+    assert F['incident_record'](record, escalate=True)['level'] == 3
