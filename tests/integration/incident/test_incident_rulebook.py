@@ -1,0 +1,309 @@
+"""Alert-driven incident response (issue 18), end to end with real services: the RedFire stand-in as the systemd
+unit redfire-backend in a systemd container, Prometheus and Alertmanager on loopback with the files the roles
+render (fast profile: `for: 2s`, group_wait 1s; docs/incident_response.md), ansible-rulebook with the collection's
+rulebook behind a token, the on-call's webhook and a status page as receivers.
+
+- the crash fault: TargetDown fires, reaches the rulebook, the enriched notification arrives at the webhook, the
+  unit is restarted, the alert resolves, and the record holds the whole timeline (and the post-incident report);
+- a matching Alertmanager silence: diagnosis only, the unit stays down;
+- the second crash within the hour (breaker limit 1): no restart, an escalation to level 2 instead;
+- a webhook call without the token is refused (401) and logged and runs nothing; a malformed body (400) and JSON
+  that is no notification are logged, run nothing, and the rulebook keeps serving;
+- every user notice holds no host name or address."""
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, free_port, project_env, run
+from tests.integration.checklists.conftest import start_hosts, stop_hosts
+from tests.lib.monitoring import Process, http_get_json, need, render, wait_for
+from tests.lib.receivers import WebhookReceiver
+
+STANDIN = ROOT / "lab" / "redfire_standin"
+RULEBOOK = ROOT / "extensions" / "eda" / "rulebooks" / "redfire_alerts.yml"
+SITE = ROOT / ".venv" / "lib" / "python3.11" / "site-packages"
+TOKEN = "rb-" + os.urandom(12).hex()
+
+
+def _post(url, body, token=None, raw=False):
+    data = body if raw else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+class Backend:
+    """The stand-in as redfire-backend in a systemd container (Restart=no, as in the lab: a crash leaves it down)."""
+
+    def __init__(self, container):
+        self.c = c = container
+        c.exec("useradd --system --no-create-home --shell /usr/sbin/nologin redfire && "
+               "mkdir -p /opt/redfire /etc/redfire/faults /var/log/redfire /usr/local/lib/python3.11/dist-packages && "
+               "chown -R redfire /var/log/redfire && : > /etc/redfire/backend.env && : > /etc/redfire/faults/backend")
+        for src, dest in ((STANDIN / "redfire_standin.py", "/opt/redfire/redfire_standin.py"),
+                          (STANDIN / "redfire-backend.service", "/etc/systemd/system/redfire-backend.service"),
+                          # the stand-in's and health_check's libraries, pure Python and built for this Python 3.11
+                          (SITE / "prometheus_client", "/usr/local/lib/python3.11/dist-packages/prometheus_client"),
+                          (SITE / "psutil", "/usr/local/lib/python3.11/dist-packages/psutil")):
+            run(["podman", "cp", str(src), "%s:%s" % (c.name, dest)])
+        c.exec("systemctl daemon-reload && systemctl start redfire-backend")
+        self.address = run(["podman", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", c.name]).stdout.strip()
+        assert self.address, "no address for %s" % c.name
+        wait_for(self.up, 60, what="the backend to answer")
+
+    def state(self):
+        return self.c.exec("systemctl is-active redfire-backend", check=False).stdout.strip()
+
+    def up(self):
+        try:
+            with urllib.request.urlopen("http://%s:8000/metrics" % self.address, timeout=2) as resp:
+                return resp.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def crash(self):
+        """The lab's crash fault; once the process has exited, the fault file is cleared (the cause is gone, the
+        unit stays down until someone, or the rulebook, starts it)."""
+        self.c.exec("echo crash > /etc/redfire/faults/backend")
+        wait_for(lambda: self.state() in ("failed", "inactive"), 60, what="the backend to crash")
+        self.c.exec(": > /etc/redfire/faults/backend")
+
+    def start(self):
+        self.c.exec("systemctl reset-failed redfire-backend; systemctl start redfire-backend")
+        wait_for(self.up, 60, what="the backend to answer")
+
+
+@pytest.fixture(scope="module")
+def incident(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("incident")
+    for tool in ("prometheus", "prometheus-alertmanager", "amtool", "java"):
+        need(tool)
+    started = []
+    try:
+        hook, status_page = WebhookReceiver(), WebhookReceiver()
+        started += [hook, status_page]
+        # reached over real SSH as the lab's hosts are (the checklist tests' hosts)
+        hosts = start_hosts("incident", 1)
+        started.append(type("Hosts", (), {"stop": lambda self: stop_hosts(hosts)})())
+        container = hosts[0]
+        backend = Backend(container)
+        ports = {"prom": free_port(), "am": free_port(), "rb": free_port()}
+        role_vars = {
+            "prometheus_config_dir": str(tmp / "prometheus"), "prometheus_storage_path": str(tmp / "prometheus-data"),
+            "prometheus_listen_address": "127.0.0.1:%d" % ports["prom"],
+            "prometheus_scrape_interval": "1s", "prometheus_scrape_timeout": "1s", "prometheus_evaluation_interval": "1s",
+            "prometheus_redfire_jobs": [{"job_name": "redfire-backend", "targets": ["%s:8000" % backend.address]}],
+            "prometheus_alertmanager_targets": ["127.0.0.1:%d" % ports["am"]],
+            # the fast profile (docs/incident_response.md)
+            "prometheus_alert_target_down_for": "2s",
+            "alertmanager_config_dir": str(tmp / "alertmanager"),
+            "alertmanager_listen_address": "127.0.0.1:%d" % ports["am"],
+            "alertmanager_group_wait": "1s", "alertmanager_group_interval": "1s", "alertmanager_repeat_interval": "1h",
+            "alertmanager_trading_hours": [],
+            "alertmanager_rulebook_url": "http://127.0.0.1:%d/alerts" % ports["rb"],
+            "alertmanager_rulebook_token": TOKEN,
+        }
+        render(tmp, ["prometheus", "alertmanager"], role_vars, project_env())
+        am = Process("alertmanager", [need("prometheus-alertmanager"), "--config.file=%s/alertmanager.yml" % role_vars["alertmanager_config_dir"],
+                                      "--storage.path=%s" % (tmp / "am-data"), "--web.listen-address=" + role_vars["alertmanager_listen_address"],
+                                      "--cluster.listen-address="], tmp)
+        started.append(am)
+        am_url = "http://127.0.0.1:%d" % ports["am"]
+        wait_for(lambda: http_get_json(am_url + "/api/v2/status"), 30, what="Alertmanager ready")
+        prom = Process("prometheus", [need("prometheus"), "--config.file=%s/prometheus.yml" % role_vars["prometheus_config_dir"],
+                                      "--storage.tsdb.path=" + role_vars["prometheus_storage_path"],
+                                      "--web.listen-address=" + role_vars["prometheus_listen_address"], "--rules.alert.resend-delay=1s"], tmp)
+        started.append(prom)
+        prom_url = "http://127.0.0.1:%d" % ports["prom"]
+        wait_for(lambda: http_get_json(prom_url + "/api/v1/status/runtimeinfo"), 30, what="Prometheus ready")
+
+        state_dir, report_dir = tmp / "state", tmp / "reports"
+        inventory = tmp / "inventory.yml"
+        inventory.write_text(yaml.safe_dump({"all": {
+            "hosts": {
+                container.name: dict(container.hostvars(), ansible_python_interpreter="/usr/bin/python3",
+                                     redfire_incident_address=backend.address),
+                "localhost": {"ansible_connection": "local", "ansible_python_interpreter": str(ROOT / ".venv" / "bin" / "python")}},
+            "vars": {
+                "redfire_incident_alertmanager_url": am_url, "redfire_incident_prometheus_url": prom_url,
+                "redfire_incident_state_dir": str(state_dir), "redfire_report_dir": str(report_dir),
+                "redfire_notify_webhook_url": hook.url + "/oncall",
+                "redfire_incident_status_page_url": status_page.url + "/status",
+                "redfire_incident_user_notice": True,
+                "redfire_incident_breaker_limit": 1,
+                "redfire_incident_user_services": {"redfire-backend": "交易服务"},
+            }}}))
+        rulebook = Process("rulebook", [str(ROOT / ".venv" / "bin" / "ansible-rulebook"), "-r", str(RULEBOOK), "-i", str(inventory),
+                                        "--env-vars", "REDFIRE_RULEBOOK_TOKEN,REDFIRE_RULEBOOK_HOST,REDFIRE_RULEBOOK_PORT", "-v"], tmp,
+                           env={**project_env(), "REDFIRE_RULEBOOK_TOKEN": TOKEN, "REDFIRE_RULEBOOK_HOST": "127.0.0.1",
+                                "REDFIRE_RULEBOOK_PORT": str(ports["rb"]), "HOME": str(tmp)})
+        started.append(rulebook)
+        rb_url = "http://127.0.0.1:%d/alerts" % ports["rb"]
+        wait_for(lambda: "Waiting for events" in rulebook.log.read_text(errors="replace"), 120, interval=0.5,
+                 what="the rulebook to listen")
+        yield {"tmp": tmp, "hook": hook, "status": status_page, "backend": backend, "container": container,
+               "am": am_url, "prom": prom_url, "rb": rb_url, "rulebook": rulebook, "state": state_dir, "reports": report_dir}
+    finally:
+        for thing in reversed(started):
+            thing.stop()
+
+
+def _oncall(hook, since=0):
+    """The incident notifications (the incident_response report posted by tasks/notify.yml) after the first `since`."""
+    return [p for p in hook.payloads()[since:] if isinstance(p, dict) and p.get("checklist") == "incident_response"]
+
+
+def _records(state_dir):
+    return [json.loads(p.read_text()) for p in sorted(Path(state_dir).glob("*-*.json"))]
+
+
+def _log(p):
+    return p["rulebook"].log.read_text(errors="replace")
+
+
+def _explain(p):
+    return "\n--- rulebook log\n%s" % _log(p)[-8000:]
+
+
+def test_without_the_token_refused_and_malformed_logged(incident):
+    p = incident
+    runs_before = _log(p).count("PLAY [Read the alerts")
+    notification = {"version": "4", "status": "firing", "alerts": [], "commonLabels": {"runbook": "service_down"}}
+    assert _post(p["rb"], notification) == 401
+    assert _post(p["rb"], notification, token="wrong-token") == 401
+    assert _post(p["rb"], b"{not json", token=TOKEN, raw=True) == 400
+    assert _post(p["rb"], {"hello": "world"}, token=TOKEN) == 200
+    wait_for(lambda: "ignored, nothing run" in _log(p), 30, what="the unknown payload logged")
+    log = _log(p)
+    assert '"POST /alerts HTTP/1.1" 401' in log and "failed to decode JSON payload" in log, _explain(p)
+    assert TOKEN not in log
+    # the rulebook still serves, and none of these ran the playbook
+    assert _post(p["rb"], {"hello": "again"}, token=TOKEN) == 200
+    time.sleep(3)
+    assert _log(p).count("PLAY [Read the alerts") == runs_before, _explain(p)
+    assert _oncall(p["hook"]) == []
+
+
+def test_crash_is_diagnosed_restarted_resolved_and_recorded(incident):
+    p = incident
+    backend, hook = p["backend"], p["hook"]
+    seen = len(hook.payloads())
+    backend.crash()
+    crashed = time.monotonic()
+    try:
+        notes = wait_for(lambda: _oncall(hook, seen), 300, interval=1, what="the enriched notification")
+        wait_for(lambda: backend.state() == "active" and backend.up(), 300, what="the backend restarted")
+        restarted_after = time.monotonic() - crashed
+        record = wait_for(lambda: [r for r in _records(p["state"]) if r["status"] == "resolved"], 300, interval=1,
+                          what="the incident resolved")[0]
+    except AssertionError as exc:
+        raise AssertionError(str(exc) + _explain(p)) from exc
+    text = notes[0]["text"]
+    assert notes[0]["escalation_level"] == 1 and "应急响应报告" in text
+    assert record["alertname"] == "TargetDown" and record["unit"] == "redfire-backend"
+    assert record["host"] == p["container"].name and record["level"] == 1
+    events = [e["event"] for e in record["timeline"]]
+    for expected in ("alert TargetDown started (startsAt)", "alert received by the rulebook", "diagnosis done",
+                     "restart redfire-backend: ok", "service redfire-backend running again", "alert resolved"):
+        assert expected in events, (expected, events)
+    assert record["time_to_detect_seconds"] >= 0 and record["time_to_recover_seconds"] >= record["time_to_detect_seconds"]
+    assert [a["result"] for a in record["actions"]] == ["ok"]
+    # the post-incident report where the checklist reports go (after the diagnosis report), with the diagnosis:
+    # service state, journal, listener, top memory, health
+    reports = wait_for(lambda: [r for r in [sorted(Path(p["reports"]).glob("incident_response-*-%s.json" % record["id"]))]
+                                if len(r) >= 2], 120, interval=1, what="the post-incident report")[0]
+    diagnosis = json.loads(reports[0].read_text())
+    notes_text = "\n".join(diagnosis["notes"])
+    for expected in ("plan: unit redfire-backend is down", "top memory: ", "listening: nothing on port 8000",
+                     "redfire-backend.service: "):
+        assert expected in notes_text, (expected, notes_text)
+    assert {"service:redfire-backend", "port:8000", "memory"} <= {c["name"] for h in diagnosis["hosts"] for c in h["checks"]}
+    final = json.loads(reports[-1].read_text())["extra"]["incident"]
+    assert final["status"] == "resolved" and final["root_cause"] == "" and final["lessons"] == ""
+    assert "事后分析" in reports[-1].with_suffix(".html").read_text()
+    print("crash to running again: %.0f s" % restarted_after)
+
+
+def _silence(am, instance):
+    now = time.time()
+    body = {"matchers": [{"name": "alertname", "value": "TargetDown", "isRegex": False, "isEqual": True},
+                         {"name": "instance", "value": instance, "isRegex": False, "isEqual": True}],
+            "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 5)),
+            "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 600)),
+            "createdBy": "test_incident_rulebook", "comment": "maintenance"}
+    req = urllib.request.Request(am + "/api/v2/silences", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read().decode())["silenceID"]
+
+
+def test_silence_means_diagnosis_only(incident):
+    p = incident
+    backend, hook = p["backend"], p["hook"]
+    instance = "%s:8000" % backend.address
+    silence = _silence(p["am"], instance)
+    seen = len(hook.payloads())
+    try:
+        backend.crash()
+        # a silenced alert leaves Alertmanager for no receiver: the notification comes as another Alertmanager of an
+        # HA pair (or one that silenced it later) would send it
+        labels = {"alertname": "TargetDown", "job": "redfire-backend", "instance": instance, "severity": "critical",
+                  "level": "1", "runbook": "service_down"}
+        starts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        assert _post(p["rb"], {"version": "4", "status": "firing", "receiver": "redfire-rulebook", "commonLabels": labels,
+                               "alerts": [{"status": "firing", "labels": labels, "annotations": {},
+                                           "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
+                                           "fingerprint": "5e1e0ced00000001"}]}, token=TOKEN) == 200
+        notes = wait_for(lambda: _oncall(hook, seen), 300, interval=1, what="the diagnosis notification")
+        assert "silenced in Alertmanager (%s)" % silence in json.dumps(notes[0], ensure_ascii=False), notes[0]
+        assert backend.state() != "active"
+        record = [r for r in _records(p["state"]) if r["id"].startswith("5e1e0ced00000001")][0]
+        assert record["actions"] == [] and record["silences"] == [silence]
+    except AssertionError as exc:
+        raise AssertionError(str(exc) + _explain(p)) from exc
+    finally:
+        urllib.request.urlopen(urllib.request.Request(p["am"] + "/api/v2/silence/" + silence, method="DELETE"), timeout=10)
+        backend.start()
+
+
+def test_second_crash_within_the_hour_opens_the_breaker_and_escalates(incident):
+    p = incident
+    backend, hook = p["backend"], p["hook"]
+    wait_for(lambda: not [a for a in http_get_json(p["am"] + "/api/v2/alerts") if a["labels"].get("alertname") == "TargetDown"],
+             120, interval=1, what="no TargetDown before the drill")
+    seen = len(hook.payloads())
+    backend.crash()
+    try:
+        notes = wait_for(lambda: [n for n in _oncall(hook, seen) if n["escalation_level"] == 2], 300, interval=1,
+                         what="the escalation notification")
+        assert "circuit breaker open" in json.dumps(notes[0], ensure_ascii=False)
+        time.sleep(3)
+        assert backend.state() != "active", "restarted although the breaker is open"
+    except AssertionError as exc:
+        raise AssertionError(str(exc) + _explain(p)) from exc
+    finally:
+        backend.start()
+
+
+def test_user_notices_hold_no_host_name_or_address(incident):
+    p = incident
+    notices = [n for n in p["status"].payloads() if isinstance(n, dict) and n.get("title")]
+    assert notices, "no user notice was posted"
+    assert any(n["kind"] == "clear" for n in notices), notices
+    for notice in notices:
+        text = json.dumps(notice, ensure_ascii=False)
+        for word in (p["container"].name, p["backend"].address, "redfire-lab", ":8000", "Traceback"):
+            assert word not in text, (word, notice)
+        assert "交易服务" in text
