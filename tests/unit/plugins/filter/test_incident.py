@@ -203,3 +203,13 @@ def test_a_failed_action_escalates_once():
                                                     'unit': 'redfire-backend', 'action': 'restart', 'result': 'failed'}])
     assert record['level'] == 2 and record['actions'][0]['text'].endswith('restart redfire-backend: failed')
     assert F['incident_record'](record, escalate=True)['level'] == 3
+
+
+def test_post_incident_report_has_the_durations_impact_and_empty_sections():
+    from ansible_collections.redfire.ops.plugins.filter.report import checklist_report, report_html
+    record = F['incident_record'](alert(), received_at='2026-12-02T04:00:40Z', resolved_at='2026-12-02T04:02:00Z',
+                                  impact={'orders_failed': 4, 'orders_missing': 20})
+    html = report_html(checklist_report({'redfire-lab-app': []}, 'incident_response', extra={'incident': record}))
+    assert '事后分析' in html and '（待工程师填写）' in html and '>120<' in html and '>40<' in html and '>20<' in html
+    html_en = report_html(checklist_report({}, 'incident_response', language='en', extra={'incident': record}))
+    assert 'Root cause' in html_en and 'Lessons learned' in html_en
