@@ -160,9 +160,18 @@ def incident(tmp_path_factory):
             thing.stop()
 
 
-def _oncall(hook, since=0):
-    """The incident notifications (the incident_response report posted by tasks/notify.yml) after the first `since`."""
-    return [p for p in hook.payloads()[since:] if isinstance(p, dict) and p.get("checklist") == "incident_response"]
+def _oncall(hook, since=0, incident=""):
+    """The incident notifications (the incident_response report posted by tasks/notify.yml) after the first `since`,
+    of the incident whose id starts with `incident` (its id ends the report's file name)."""
+    return [p for p in hook.payloads()[since:] if isinstance(p, dict) and p.get("checklist") == "incident_response"
+            and ("-" + incident) in str(p.get("report", ""))]
+
+
+def _report(note):
+    """The JSON report a notification names (its HTML beside it), once both are written."""
+    html = Path(note["report"])
+    return wait_for(lambda: html.exists() and html.with_suffix(".json").exists()
+                    and json.loads(html.with_suffix(".json").read_text()), 60, what="the report %s" % html.name)
 
 
 def _records(state_dir):
@@ -222,17 +231,17 @@ def test_crash_is_diagnosed_restarted_resolved_and_recorded(incident):
     assert [a["result"] for a in record["actions"]] == ["ok"]
     # the post-incident report where the checklist reports go (after the diagnosis report), with the diagnosis:
     # service state, journal, listener, top memory, health
-    reports = wait_for(lambda: [r for r in [sorted(Path(p["reports"]).glob("incident_response-*-%s.json" % record["id"]))]
-                                if len(r) >= 2], 120, interval=1, what="the post-incident report")[0]
-    diagnosis = json.loads(reports[0].read_text())
+    both = wait_for(lambda: [n for n in [_oncall(hook, seen, record["id"])] if len(n) >= 2], 300, interval=1,
+                    what="the post-incident report's notification")[0]
+    diagnosis, final_report = _report(both[0]), _report(both[-1])
     notes_text = "\n".join(diagnosis["notes"])
     for expected in ("plan: unit redfire-backend is down", "top memory: ", "listening: nothing on port 8000",
                      "redfire-backend.service: "):
         assert expected in notes_text, (expected, notes_text)
     assert {"service:redfire-backend", "port:8000", "memory"} <= {c["name"] for h in diagnosis["hosts"] for c in h["checks"]}
-    final = json.loads(reports[-1].read_text())["extra"]["incident"]
+    final = final_report["extra"]["incident"]
     assert final["status"] == "resolved" and final["root_cause"] == "" and final["lessons"] == ""
-    assert "事后分析" in reports[-1].with_suffix(".html").read_text()
+    assert "事后分析" in Path(both[-1]["report"]).read_text()
     print("crash to running again: %.0f s" % restarted_after)
 
 
@@ -266,8 +275,8 @@ def test_silence_means_diagnosis_only(incident):
                                "alerts": [{"status": "firing", "labels": labels, "annotations": {},
                                            "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
                                            "fingerprint": "5e1e0ced00000001"}]}, token=TOKEN) == 200
-        notes = wait_for(lambda: _oncall(hook, seen), 300, interval=1, what="the diagnosis notification")
-        assert "silenced in Alertmanager (%s)" % silence in json.dumps(notes[0], ensure_ascii=False), notes[0]
+        notes = wait_for(lambda: _oncall(hook, seen, "5e1e0ced00000001"), 300, interval=1, what="the diagnosis notification")
+        assert "plan: silenced in Alertmanager (%s): diagnosis only" % silence in _report(notes[0])["notes"]
         assert backend.state() != "active"
         record = [r for r in _records(p["state"]) if r["id"].startswith("5e1e0ced00000001")][0]
         assert record["actions"] == [] and record["silences"] == [silence]
@@ -288,7 +297,7 @@ def test_second_crash_within_the_hour_opens_the_breaker_and_escalates(incident):
     try:
         notes = wait_for(lambda: [n for n in _oncall(hook, seen) if n["escalation_level"] == 2], 300, interval=1,
                          what="the escalation notification")
-        assert "circuit breaker open" in json.dumps(notes[0], ensure_ascii=False)
+        assert any(n.startswith("plan: circuit breaker open") for n in _report(notes[0])["notes"])
         time.sleep(3)
         assert backend.state() != "active", "restarted although the breaker is open"
     except AssertionError as exc:
