@@ -12,7 +12,6 @@ rulebook behind a token, the on-call's webhook and a status page as receivers.
 - every user notice holds no host name or address."""
 import json
 import os
-import subprocess
 import time
 import urllib.error
 import urllib.request
