@@ -168,8 +168,9 @@ def main(argv=None):
             print("%-8s running again after %.0f s (goal %d s): %s" % (
                 profile, values["running"], goals[profile], "met" if values["running"] <= goals[profile] else "NOT met"))
     if "default" in medians and "fast" in medians:
-        print("fast / default: %s" % "  ".join("%s %.2f" % (s, medians["fast"][s] / medians["default"][s])
-                                                for s in STEPS if s in medians["fast"] and medians["default"].get(s)))
+        ratios = ["%s %.2f" % (s, medians["fast"][s] / medians["default"][s])
+                  for s in STEPS if s in medians["fast"] and medians["default"].get(s)]
+        print("fast / default: %s" % "  ".join(ratios))
     return 0
 
 

@@ -17,8 +17,8 @@ def payload(status='firing', starts='2026-12-02T04:00:00.5Z', ends='0001-01-01T0
             'severity': 'critical', 'level': '1', 'runbook': 'service_down'}
     base.update(labels)
     return {'version': '4', 'status': status, 'receiver': 'redfire-rulebook', 'groupLabels': {}, 'commonLabels': base,
-            'alerts': [{'status': status, 'labels': base, 'annotations': {'summary': '监控目标不可达',
-                                                                        'description': '目标 10.250.13.10:8000 已30s无法抓取'},
+            'alerts': [{'status': status, 'labels': base,
+                        'annotations': {'summary': '监控目标不可达', 'description': '目标 10.250.13.10:8000 已30s无法抓取'},
                         'startsAt': starts, 'endsAt': ends, 'fingerprint': 'a1b2c3d4e5f60718'}]}
 
 
@@ -28,8 +28,8 @@ def alert(**labels):
 
 def test_alert_names_its_inventory_host_unit_and_port():
     a = alert()
-    assert (a['host'], a['unit'], a['port'], a['runbook'], a['status']) == ('redfire-lab-app', 'redfire-backend', 8000,
-                                                                           'service_down', 'firing')
+    expected = ('redfire-lab-app', 'redfire-backend', 8000, 'service_down', 'firing')
+    assert (a['host'], a['unit'], a['port'], a['runbook'], a['status']) == expected
     assert a['starts_at'] == '2026-12-02T04:00:00Z' and a['ends_at'] == ''
     assert a['incident_id'] == 'a1b2c3d4e5f60718-20261202T040000Z'
     assert a['level'] == 1
