@@ -28,7 +28,7 @@ description:
     O(listeners_allowed). C(world_writable) lists world-writable files, and directories without the sticky bit,
     under O(world_writable_paths).
   - C(backups) checks each of O(backup_sources) - PostgreSQL dumps (newest age and size against thresholds, size
-    change against the previous dump, integrity with C(pg_restore --list) for custom-format dumps, a full
+    change against the previous dump, integrity with C(pg_restore --list) and a full read of the data for custom-format dumps, a full
     decompression and pg_dump's closing line for C(.sql.gz) and C(.sql)), generic backup files (age and size), and
     restic or borg repositories (latest snapshot or archive age). A client that is not installed gives C(unknown)
     with C(reason=client_missing), never a failed task.

@@ -20,7 +20,8 @@ class FakeRun:
 
     def __call__(self, argv, timeout, env=None):
         self.calls.append((list(argv), env))
-        return self.answers[os.path.basename(argv[0])]
+        answer = self.answers[os.path.basename(argv[0])]
+        return answer(argv) if callable(answer) else answer
 
 
 def which_of(*names):
@@ -49,7 +50,8 @@ def test_custom_dump_ok_read_by_pg_restore(tmp_path):
     newest = write(tmp_path / 'orders-2.dump', b'PGDMP' + b'x' * 1095, 2)
     run = FakeRun({'pg_restore': CommandOutput(0, ';\n; Archive created\n;\n201; 1259 16390 TABLE public t\n', '')})
     res = by_name(bk.check_backups([source(tmp_path)], run, which_of('pg_restore'), NOW, 5))
-    assert run.calls[0][0] == ['/usr/bin/pg_restore', '--list', str(newest)]
+    assert [c[0] for c in run.calls] == [['/usr/bin/pg_restore', '--list', str(newest)],
+                                         ['/usr/bin/pg_restore', '--file=/dev/null', str(newest)]]
     assert (res['backup_age:orders']['status'], res['backup_age:orders']['value']) == ('ok', 2.0)
     assert (res['backup_size:orders']['status'], res['backup_size:orders']['details']['change_percent']) == ('ok', 10.0)
     assert (res['backup_integrity:orders']['status'], res['backup_integrity:orders']['value']) == ('ok', 1)
@@ -65,6 +67,13 @@ def test_corrupt_custom_dump_is_critical_and_missing_pg_restore_unknown(tmp_path
     res = by_name(bk.check_backups([source(tmp_path)], run, which_of(), NOW, 5))
     assert (res['backup_integrity:orders']['status'], res['backup_integrity:orders']['reason']) == \
         ('unknown', 'client_missing')
+    # The table of contents reads fine, the data does not: a dump cut off after its header.
+    run = FakeRun({'pg_restore': lambda argv: CommandOutput(0, '201; 1259 16390 TABLE public t\n', '') if '--list' in argv
+                   else CommandOutput(1, '', 'pg_restore: error: could not read from input file: end of file\n')})
+    res = by_name(bk.check_backups([source(tmp_path)], run, which_of('pg_restore'), NOW, 5))
+    assert (res['backup_integrity:orders']['status'], res['backup_integrity:orders']['reason']) == \
+        ('critical', 'backup_corrupt')
+    assert 'cannot read its data' in res['backup_integrity:orders']['message']
 
 
 def test_gzip_and_plain_dumps(tmp_path):
