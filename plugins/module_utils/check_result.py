@@ -24,6 +24,8 @@ Contract (modules, filters and roles rely on it; nothing else defines severity o
   A check that could not be evaluated (unknown) is worse than a warning but better than a known critical.
   A status that is not one of :data:`STATUSES` counts as unknown.
 * :func:`worst` of no statuses is ok.
+* :func:`status_of` is the one threshold rule: higher is worse (``value > critical`` critical, ``value > warning``
+  warning), or with ``lower_is_worse`` the other way round; a missing or non-numeric value is unknown.
 * :data:`STATUS_CODE` is the Nagios exit code of a status (ok 0, warning 1, critical 2, unknown 3); it is not
   the severity order.
 
@@ -32,6 +34,8 @@ No Ansible imports: unit tests, filters and modules import this file directly.
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+import math
 
 # Nagios order (exit codes 0..3).
 STATUSES = ('ok', 'warning', 'critical', 'unknown')
@@ -51,6 +55,34 @@ def normalize_status(status):
 def severity(status):
     """Rank of a status in the severity order (a status that is not known ranks as unknown)."""
     return SEVERITY[normalize_status(status)]
+
+
+def status_of(value, warning=None, critical=None, lower_is_worse=False):
+    """Nagios status of ``value`` against thresholds.
+
+    Higher is worse by default (``value > critical`` is critical, ``value > warning`` is
+    warning, as the guide's ``cpu_percent > 80``); with ``lower_is_worse`` the comparison
+    flips (``days_left < critical``). ``None`` is unknown.
+    """
+    if value is None:
+        return 'unknown'
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return 'unknown'
+    if math.isnan(value):
+        return 'unknown'
+    if lower_is_worse:
+        if critical is not None and value < float(critical):
+            return 'critical'
+        if warning is not None and value < float(warning):
+            return 'warning'
+        return 'ok'
+    if critical is not None and value > float(critical):
+        return 'critical'
+    if warning is not None and value > float(warning):
+        return 'warning'
+    return 'ok'
 
 
 def worst(statuses):

@@ -46,6 +46,7 @@ STATUSES = check_result.STATUSES
 STATUS_CODE = check_result.STATUS_CODE
 SEVERITY = check_result.SEVERITY
 worst = check_result.worst
+status_of = check_result.status_of
 
 SYSTEM_CHECKS = ('cpu', 'load', 'memory', 'swap', 'disk')
 CONFIGURED_CHECKS = ('network', 'services', 'processes', 'ports', 'http', 'postgresql', 'redis', 'logs')
@@ -101,34 +102,6 @@ except ImportError:
 
 class ConfigError(Exception):
     """Bad input; ``str(exc)`` names the option and says what to change."""
-
-
-def status_of(value, warning=None, critical=None, lower_is_worse=False):
-    """Nagios status of ``value`` against thresholds.
-
-    Higher is worse by default (``value > critical`` is critical, ``value > warning`` is
-    warning, as the guide's ``cpu_percent > 80``); with ``lower_is_worse`` the comparison
-    flips (``days_left < critical``). ``None`` is unknown.
-    """
-    if value is None:
-        return 'unknown'
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return 'unknown'
-    if math.isnan(value):
-        return 'unknown'
-    if lower_is_worse:
-        if critical is not None and value < float(critical):
-            return 'critical'
-        if warning is not None and value < float(warning):
-            return 'warning'
-        return 'ok'
-    if critical is not None and value > float(critical):
-        return 'critical'
-    if warning is not None and value > float(warning):
-        return 'warning'
-    return 'ok'
 
 
 def result(name, kind, status, value=None, unit='', warning=None, critical=None, message='', duration=0.0, reason=None):

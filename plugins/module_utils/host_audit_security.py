@@ -16,8 +16,7 @@ import os
 import re
 import stat
 
-from ansible_collections.redfire.ops.plugins.module_utils.check_result import result
-from ansible_collections.redfire.ops.plugins.module_utils.health_checks import status_of
+from ansible_collections.redfire.ops.plugins.module_utils.check_result import result, status_of
 from ansible_collections.redfire.ops.plugins.module_utils.host_audit_common import (
     ConfigError, age_hours, command_error)
 
