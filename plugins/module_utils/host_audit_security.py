@@ -238,8 +238,8 @@ def check_security_updates(cfg, run, which, now, check_mode, apt_dir='/etc/apt',
         results = [package_lists_result(newest_mtime(glob.glob('/var/cache/dnf/*.solv')), now,
                                         cfg['package_lists_max_age_hours'], 'dnf', note)]
         suites = ['updateinfo --security']
-        out = run([dnf, '-q', 'updateinfo', 'list', '--security'] + ([] if cfg['refresh_package_lists'] and not check_mode
-                                                                   else ['--cacheonly']), max(timeout, 300))
+        cache_only = [] if cfg['refresh_package_lists'] and not check_mode else ['--cacheonly']
+        out = run([dnf, '-q', 'updateinfo', 'list', '--security'] + cache_only, max(timeout, 300))
         if out.rc != 0:
             results.append(result('security_updates', 'security_updates', 'unknown', None, '',
                                   cfg['security_updates_warning'], cfg['security_updates_critical'],
@@ -468,8 +468,8 @@ def check_world_writable(paths, max_entries, lstat=os.lstat, listdir=os.listdir)
                 found.append(path)
         status = 'warning' if found else ('unknown' if truncated else 'ok')
         reason = 'world_writable_files' if found else ('scan_limit_reached' if truncated else 'ok')
-        message = '%d world-writable entr%s under %s%s' % (len(found), 'y' if len(found) == 1 else 'ies', root,
-                                                         ': %s' % ', '.join(found[:10]) if found else '')
+        listed = ': %s' % ', '.join(found[:10]) if found else ''
+        message = '%d world-writable entr%s under %s%s' % (len(found), 'y' if len(found) == 1 else 'ies', root, listed)
         if truncated:
             message += ' (stopped after %d entries: raise world_writable_max_entries)' % max_entries
         results.append(result(name, 'world_writable', status, len(found), '', 0, None, message, reason=reason,

@@ -53,7 +53,7 @@ options:
           C(prohibit-password) are the same.
         type: list
         elements: str
-        default: [no, prohibit-password]
+        default: ["no", prohibit-password]
       password_authentication:
         description: The required C(PasswordAuthentication); a mismatch is a C(warning).
         type: bool

@@ -289,8 +289,8 @@ def test_listeners_from_psutil():
     class FakePsutil:
         @staticmethod
         def net_connections(kind):
-            return [conn(3, 2, 1, ('0.0.0.0', 22), (), 'LISTEN', 32), conn(4, 2, 1, ('10.0.0.1', 22), ('10.0.0.9', 5000),
-                                                                            'ESTABLISHED', 32),
+            return [conn(3, 2, 1, ('0.0.0.0', 22), (), 'LISTEN', 32),
+                    conn(4, 2, 1, ('10.0.0.1', 22), ('10.0.0.9', 5000), 'ESTABLISHED', 32),
                     conn(5, 2, 2, ('0.0.0.0', 68), (), 'NONE', None)]
 
         class Process:
@@ -300,8 +300,8 @@ def test_listeners_from_psutil():
             def name(self):
                 return 'sshd'
 
-    assert sec.listeners_from_psutil(FakePsutil) == [sec.Listener('tcp', '0.0.0.0', 22, 'sshd', 32),
-                                                      sec.Listener('udp', '0.0.0.0', 68, None, None)]
+    assert sec.listeners_from_psutil(FakePsutil) == [
+        sec.Listener('tcp', '0.0.0.0', 22, 'sshd', 32), sec.Listener('udp', '0.0.0.0', 68, None, None)]
 
 
 # --------------------------------------------------------------------------- world-writable
