@@ -10,6 +10,7 @@ tests run every check against fakes. The checks themselves live in host_audit_se
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import math
 import time
 
 from ansible_collections.redfire.ops.plugins.module_utils import host_audit_backup as backup
@@ -32,7 +33,7 @@ def _number(params, key, minimum=0.0):
         value = float(value)
     except (TypeError, ValueError):
         raise ConfigError('%s must be a number, got %r' % (key, value))
-    if value < minimum or value != value:
+    if math.isnan(value) or value < minimum:
         raise ConfigError('%s must be a number >= %s, got %r' % (key, minimum, params.get(key)))
     return value
 
