@@ -201,3 +201,16 @@ def test_audit_status_is_the_worst_and_summary_names_problems(tmp_path):
 def test_bad_options_name_the_option(params, message):
     with pytest.raises(ConfigError, match=message):
         core.normalize(params)
+
+
+def test_module_defaults_are_the_cores_defaults():
+    """The module's argument_spec and the core default the same way (one place would drift from the other)."""
+    from ansible_collections.redfire.ops.plugins.modules import host_audit as module
+    spec = module.argument_spec()
+    sources = spec['backup_sources']['options']
+    assert dict((k, sources[k]['default']) for k in bk.DEFAULTS) == bk.DEFAULTS
+    assert sources['type']['choices'] == list(bk.SOURCE_TYPES)
+    assert set(sources) == set(bk.SOURCE_KEYS)
+    assert spec['checks']['choices'] == list(core.CHECKS)
+    assert spec['package_lists_max_age_hours']['default'] == core.DEFAULT_PACKAGE_LISTS_MAX_AGE_HOURS
+    assert set(spec['sshd_policy']['options']) == set(core.SSHD_POLICY_KEYS)
