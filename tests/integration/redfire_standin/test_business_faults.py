@@ -2,6 +2,11 @@
 risk_spike, exposure_near_limit, users_collapse, failed_logins. The backend runs without PostgreSQL and Redis here
 (these metrics need neither)."""
 import time
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+EXAMPLE = Path(__file__).resolve().parents[3] / 'docs' / 'metrics_example.prom'
 
 REASONS = {'position_limit', 'insufficient_margin', 'price_band', 'order_rate_limit'}
 GROUPS = {'retail', 'institutional', 'market_maker'}
@@ -30,6 +35,13 @@ def test_backend_serves_every_series_of_the_contract_and_the_frontend_none(stand
     users = {w: back.total('redfire_active_users', window=w) for w in ('5m', '1h', '1d')}
     assert 0 < users['5m'] <= users['1h'] <= users['1d'], users
     assert back.total('redfire_active_sessions') <= users['5m']
+    # the contract's example exposition (docs/metrics_example.prom): the same families, types and labels
+    dummy, text = back.get('/metrics')
+    served = {f.name: f for f in text_string_to_metric_families(text)}
+    for family in text_string_to_metric_families(EXAMPLE.read_text(encoding='utf-8')):
+        assert family.name in served and served[family.name].type == family.type, family.name
+        labels = {frozenset(k for k in s.labels if k != 'le') for s in family.samples}
+        assert labels <= {frozenset(k for k in s.labels if k != 'le') for s in served[family.name].samples}, family.name
     names = {n for n, dummy in front.samples()}
     assert not any(n.startswith(('redfire_risk_', 'redfire_active_', 'redfire_logins')) for n in names), names
 
