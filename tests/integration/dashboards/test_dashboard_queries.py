@@ -8,6 +8,7 @@ concrete value. The app exporter serves the business metrics of docs/metrics_con
 Grafana itself is not installable here (platform.md); this checks what Grafana would send to Prometheus."""
 import json
 import re
+import sys
 import shutil
 import subprocess
 import urllib.error
@@ -18,7 +19,7 @@ import pytest
 import yaml
 
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, run
 from tests.lib.datastores import Postgres, Redis, postgres_exporter, redis_exporter
 from tests.lib.monitoring import stop_processes, wait_for
 from tests.lib.redfire_app_exporter import start as start_app
@@ -82,7 +83,7 @@ def prometheus(tmp_path_factory):
             app.add_orders(status, symbol, 10)
             app.set_order_flow(status, symbol, flow)
         # risk and user activity (the business dashboard's 风险指标 and 用户活跃度 rows)
-        for reason, flow in (("position_limit", 1), ("price_band", 0)):
+        for reason, flow in (("position_limit", 1), ("price_band", 1)):
             app.set_count_flow("redfire_risk_rejections", flow, reason=reason)
         for group, exposure, limit in (("retail", 5e5, 2e6), ("institutional", 9.6e6, 1e7)):
             app.set_gauge("redfire_risk_exposure", exposure, account_group=group)
@@ -195,3 +196,40 @@ def test_business_board_reads_the_business_recording_rules():
                  "job:redfire_login_failure:ratio_rate5m"):
         assert rule in text, rule
     assert "status=" not in text.replace("\\", "")
+
+
+def test_business_window_task_reports_orders_success_risk_and_users(prometheus, tmp_path):
+    """playbooks/tasks/business_window.yml (included by daily_check and periodic_check) against the live Prometheus:
+    the app exporter's 80 % success and 20 % risk rejections are critical, its orders and users ok; a query that does
+    not parse is unknown; the checks go into a checklist report like the hosts' checks."""
+    out = tmp_path / "business.json"
+    play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
+             "vars": {"ansible_python_interpreter": sys.executable, "redfire_prometheus_url": prometheus + "/"},
+             "tasks": [
+                 {"name": "business window", "ansible.builtin.include_tasks": str(ROOT / "playbooks" / "tasks" / "business_window.yml"),
+                  "vars": {"__business_window": "1h"}},
+                 {"ansible.builtin.set_fact": {"__business_default_checks": "{{ __business_checks }}"}},
+                 {"name": "a broken query of its own", "ansible.builtin.include_tasks": str(ROOT / "playbooks" / "tasks" / "business_window.yml"),
+                  "vars": {"__business_window": "1h", "redfire_business_queries": [{"name": "broken", "query": "sum(("}]}},
+                 {"ansible.builtin.copy": {
+                     "dest": str(out), "mode": "0600",
+                     "content": "{{ {'checks': __business_default_checks, 'broken': __business_checks,"
+                                " 'report': {'business': __business_default_checks} | redfire.ops.checklist_report('daily_check')} | to_json }}"}}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    run(["ansible-playbook", "-i", "localhost,", str(tmp_path / "play.yml")])
+    result = json.loads(out.read_text())
+    checks = {c["name"]: c for c in result["checks"]}
+    assert set(checks) == {"orders:redfire-backend", "order_success_ratio:redfire-backend",
+                           "risk_rejections:redfire-backend", "active_users:redfire-backend"}, checks
+    assert {name: c["status"] for name, c in checks.items()} == {
+        "orders:redfire-backend": "ok", "order_success_ratio:redfire-backend": "critical",
+        "risk_rejections:redfire-backend": "critical", "active_users:redfire-backend": "ok"}
+    assert 75 <= checks["order_success_ratio:redfire-backend"]["value"] <= 85
+    assert "< critical 95%" in checks["order_success_ratio:redfire-backend"]["message"]
+    assert 15 <= checks["risk_rejections:redfire-backend"]["value"] <= 25
+    assert checks["active_users:redfire-backend"]["value"] == 150
+    assert all(c["kind"] == "business" for c in checks.values())
+    assert [(c["name"], c["status"]) for c in result["broken"]] == [("broken", "unknown")]
+    assert "Prometheus query failed (HTTP 400)" in result["broken"][0]["message"]
+    host = [h for h in result["report"]["hosts"] if h["name"] == "business"][0]
+    assert host["status"] == "critical" and host["counts"]["critical"] == 2
