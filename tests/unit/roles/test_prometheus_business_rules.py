@@ -36,6 +36,9 @@ def custom_rules(tmp_path_factory):
 
 def test_business_alerts_fire_and_stay_quiet_with_defaults(default_rules):
     assert shipped_alert_names(default_rules / "redfire_business_alerts.rules.yml") == BUSINESS_ALERTS
+    # promtool lints too (a duplicate record name and label set prints FAILED with exit code 0)
+    proc = run([promtool(), "check", "rules", *sorted(map(str, default_rules.glob("*.rules.yml")))])
+    assert "FAILED" not in proc.stdout + proc.stderr and "SUCCESS: 4 rules found" in proc.stdout, proc.stdout
     promtool_test(default_rules, "business_test.yml")
     cases = yaml.safe_load((TESTS / "business_test.yml").read_text(encoding="utf-8"))
     firing = {c["alertname"] for g in cases["tests"] for c in g["alert_rule_test"] if c["exp_alerts"]}
