@@ -127,6 +127,7 @@ class BusinessMetrics:
         for group, limit in EXPOSURE_LIMITS.items():
             self.exposure_limit.labels(group).set(limit)
 
+
 log = logging.getLogger("redfire")
 
 
