@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import ROOT, run
+from tests.conftest import run
 from tests.unit.roles.test_prometheus_rules import RENDER, TESTS, promtool, promtool_test, render_rules, shipped_alert_names
 
 OTHER_STATUSES = {"prometheus_order_success_statuses": ["filled", "filled.partial"],
