@@ -46,27 +46,17 @@ def test_backend_serves_every_series_of_the_contract_and_the_frontend_none(stand
     assert not any(n.startswith(('redfire_risk_', 'redfire_active_', 'redfire_logins')) for n in names), names
 
 
-def test_risk_spike_rejects_a_large_share_of_orders(standin):
+def test_risk_spike_and_exposure_near_limit(standin):
+    """Two risk faults at once (one process, half the wait): rejections, exposure, margin calls."""
     app = standin(role='backend')
     app.wait_for(lambda: app.total('redfire_orders_total') >= 5, what='first orders')
-    app.set_faults('risk_spike')
+    app.set_faults('risk_spike', 'exposure_near_limit')
     time.sleep(1.5)
     orders, rejected = app.total('redfire_orders_total'), app.total('redfire_risk_rejections_total')
     app.wait_for(lambda: app.total('redfire_orders_total') - orders >= 30, timeout=40, what='30 orders in the spike')
     share = (app.total('redfire_risk_rejections_total') - rejected) / (app.total('redfire_orders_total') - orders)
     assert 0.15 < share < 0.7, share
     assert 'rejected by the risk checks' in app.log_text()
-    app.set_faults()
-    time.sleep(1.5)
-    orders, rejected = app.total('redfire_orders_total'), app.total('redfire_risk_rejections_total')
-    app.wait_for(lambda: app.total('redfire_orders_total') - orders >= 12, timeout=40, what='12 orders after it')
-    assert (app.total('redfire_risk_rejections_total') - rejected) / (app.total('redfire_orders_total') - orders) < 0.2
-
-
-def test_exposure_near_limit_climbs_and_brings_margin_calls(standin):
-    app = standin(role='backend')
-    app.wait_for(lambda: app.total('redfire_risk_exposure', account_group='institutional') > 0, what='exposure')
-    app.set_faults('exposure_near_limit')
     app.wait_for(lambda: _exposure_ratio(app, 'institutional') > 0.95, what='institutional exposure above 95 %')
     app.wait_for(lambda: app.total('redfire_risk_margin_calls_total', account_group='institutional') >= 2, timeout=40,
                  what='2 margin calls')
@@ -74,6 +64,12 @@ def test_exposure_near_limit_climbs_and_brings_margin_calls(standin):
     assert 'margin call: account group institutional' in app.log_text()
     app.set_faults()
     app.wait_for(lambda: _exposure_ratio(app, 'institutional') <= 0.65, what='exposure back under 65 %')
+    time.sleep(1.5)
+    orders, rejected = app.total('redfire_orders_total'), app.total('redfire_risk_rejections_total')
+    calls = app.total('redfire_risk_margin_calls_total')
+    app.wait_for(lambda: app.total('redfire_orders_total') - orders >= 12, timeout=40, what='12 orders after it')
+    assert (app.total('redfire_risk_rejections_total') - rejected) / (app.total('redfire_orders_total') - orders) < 0.2
+    assert app.total('redfire_risk_margin_calls_total') == calls
 
 
 def test_users_collapse_drops_sessions_and_failed_logins_burst(standin):

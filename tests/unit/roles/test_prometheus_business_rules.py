@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.conftest import run
-from tests.unit.roles.test_prometheus_rules import RENDER, TESTS, promtool, promtool_test, render_rules, shipped_alert_names
+from tests.unit.roles.test_prometheus_rules import TESTS, promtool, promtool_test, render_rules, shipped_alert_names
 
 OTHER_STATUSES = {"prometheus_order_success_statuses": ["filled", "filled.partial"],
                   "prometheus_order_failure_statuses": ["rejected", "expired"],
@@ -65,17 +65,34 @@ def test_order_status_values_are_role_variables(custom_rules, default_rules):
     assert proc.returncode != 0 and "job:redfire_order_success:ratio_rate5m" in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("bad,message", [
-    ({"prometheus_order_success_statuses": []}, "prometheus_order_success_statuses must be a non-empty list"),
-    ({"prometheus_order_cancel_statuses": ['can"celled']}, "prometheus_order_cancel_statuses must be a non-empty list"),
-    ({"prometheus_order_failure_statuses": ["failed", "success"]}, 'The status value(s) ["success"] are in more than one'),
-])
-def test_preflight_refuses_bad_status_lists(tmp_path, bad, message):
-    varfile = tmp_path / "vars.json"
-    varfile.write_text(json.dumps({"render_roles": ["prometheus"], "prometheus_config_dir": str(tmp_path / "conf"),
-                                   "prometheus_storage_path": str(tmp_path / "data"), **bad}))
-    proc = run(["ansible-playbook", "-i", "localhost,", "-e", "ansible_python_interpreter=%s" % sys.executable,
-                "-e", "@%s" % varfile, str(RENDER)], check=False)
-    assert proc.returncode != 0
-    assert message in proc.stdout, proc.stdout[-3000:]
+BAD_STATUS_LISTS = {
+    "empty": ({"prometheus_order_success_statuses": []}, "prometheus_order_success_statuses must be a non-empty list"),
+    "quote": ({"prometheus_order_cancel_statuses": ['can"celled']}, "prometheus_order_cancel_statuses must be a non-empty list"),
+    "text": ({"prometheus_order_failure_statuses": "failed"}, "prometheus_order_failure_statuses must be a non-empty list"),
+    "shared": ({"prometheus_order_failure_statuses": ["failed", "success"]}, 'The status value(s) ["success"] are in more than one'),
+}
+
+
+def test_preflight_refuses_bad_status_lists(tmp_path):
+    """Each bad case through the role's preflight in one playbook run (a block and rescue per case)."""
+    results = tmp_path / "results.json"
+    base = {"prometheus_config_dir": str(tmp_path / "conf"), "prometheus_storage_path": str(tmp_path / "data"),
+            "prometheus_service_manage": False}
+    play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
+             "vars": {"ansible_python_interpreter": sys.executable},
+             "tasks": [{"name": "case %s" % name, "block": [
+                 {"ansible.builtin.include_role": {"name": "redfire.ops.prometheus", "tasks_from": "preflight"},
+                  "vars": dict(base, **bad)},
+                 {"ansible.builtin.set_fact": {"results": "{{ results | default({}) | combine({'%s': 'accepted'}) }}" % name}}],
+                 "rescue": [{"ansible.builtin.set_fact": {
+                     "results": "{{ results | default({}) | combine({'%s': ansible_failed_result}) }}" % name}}]}
+                 for name, (bad, dummy) in BAD_STATUS_LISTS.items()]
+             + [{"ansible.builtin.copy": {"content": "{{ results | to_json }}", "dest": str(results), "mode": "0600"}}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    run(["ansible-playbook", "-i", "localhost,", str(tmp_path / "play.yml")])
+    got = json.loads(results.read_text())
+    for name, (dummy, message) in BAD_STATUS_LISTS.items():
+        assert isinstance(got[name], dict), (name, got[name])  # not 'accepted'
+        failed = [r for r in got[name].get("results", [got[name]]) if r.get("failed")]
+        assert any(message in r.get("msg", "") for r in failed), (name, [r.get("msg") for r in failed])
     assert not (tmp_path / "conf").exists(), "preflight failed, yet files were written"
