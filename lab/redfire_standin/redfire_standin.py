@@ -7,7 +7,11 @@ Not part of the collection (lab/ is left out of the tarball). One program, two r
 
 It serves ``/metrics`` (prometheus_client: ``redfire_orders_total{status,symbol}``,
 ``redfire_api_response_time_seconds{endpoint}``, ``redfire_system_status``,
-``redfire_http_requests_total{endpoint,method,code}`` and the default ``process_*`` metrics), ``/health`` (200
+``redfire_http_requests_total{endpoint,method,code}``, on the backend the risk and user-activity metrics of
+docs/metrics_contract.md (``redfire_risk_rejections_total{reason}``, ``redfire_risk_exposure{account_group}``,
+``redfire_risk_exposure_limit{account_group}``, ``redfire_risk_margin_calls_total{account_group}``,
+``redfire_active_sessions``, ``redfire_active_users{window}``, ``redfire_logins_total{result}``) and the default
+``process_*`` metrics), ``/health`` (200
 ``{"status": "ok", "dependencies": {...}}`` or 503 naming the failing dependency) and its API, and sends itself
 steady traffic over HTTP: orders (``POST /api/orders``: one PostgreSQL query per order and a Redis key per
 quote), market data (``GET /api/market_data``: Redis) and account reads (``GET /api/account``: PostgreSQL) on the
@@ -27,10 +31,21 @@ Faults: fault names, one per line, in the faults file (re-read every second; mis
   crash        the process logs a critical error and exits with status 3 (its unit does not restart it)
   leak         resident memory grows by REDFIRE_STANDIN_LEAK_STEP_MB (default 16) per second up to
                REDFIRE_STANDIN_LEAK_LIMIT_MB (default 512) and is released when the fault is cleared
+  risk_spike   40 % of the orders are rejected by the risk checks (redfire_risk_rejections_total{reason}; the
+               order counts as failed), instead of about 1 %
+  exposure_near_limit
+               the exposure of account group "institutional" climbs to 97 % of its limit, and margin calls of
+               that group follow every few seconds
+  users_collapse
+               users stop coming: the open sessions are dropped and only a trickle of users acts, so
+               redfire_active_sessions falls at once and the distinct active users of 5m decay
+  failed_logins
+               a burst of 20 failed logins per second (credential stuffing) beside the users' own logins
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import logging.handlers
@@ -48,9 +63,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
-FAULTS = ("slow", "errors", "orders_fail", "stall", "crash", "leak")
+FAULTS = ("slow", "errors", "orders_fail", "stall", "crash", "leak", "risk_spike", "exposure_near_limit",
+          "users_collapse", "failed_logins")
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "BNBUSDT")
 ORDER_STATUSES = ("success", "failed", "cancelled")
+# label values of the risk and user-activity metrics (docs/metrics_contract.md)
+REJECT_REASONS = ("position_limit", "insufficient_margin", "price_band", "order_rate_limit")
+# account group -> exposure limit (USDT)
+EXPOSURE_LIMITS = {"retail": 2000000.0, "institutional": 10000000.0, "market_maker": 5000000.0}
+LOGIN_RESULTS = ("success", "failure")
+# window label -> seconds of the distinct-user gauges
+USER_WINDOWS = (("5m", 300), ("1h", 3600), ("1d", 86400))
+USER_POOL = 500
+SESSION_IDLE = 300
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
 MAX_DURATION = 7 * 24 * 3600
 # (path, method, requests per second) of the traffic each role sends itself
@@ -66,6 +91,42 @@ ORDERS = Counter("redfire_orders", "Total number of orders", ["status", "symbol"
 RESPONSE_TIME = Histogram("redfire_api_response_time_seconds", "API response time", ["endpoint"], buckets=BUCKETS)
 SYSTEM_STATUS = Gauge("redfire_system_status", "System status indicator (1 ok, 0 down: a dependency fails)")
 HTTP_REQUESTS = Counter("redfire_http_requests", "HTTP requests served", ["endpoint", "method", "code"])
+
+
+def with_series(metric, *label_values):
+    """metric with a series for every combination of label_values (one sequence per label) created at once, so
+    rate() sees zeros from the start instead of a series that appears with its first event."""
+    for values in itertools.product(*label_values):
+        metric.labels(*values)
+    return metric
+
+
+class BusinessMetrics:
+    """The backend's risk and user-activity metrics (docs/metrics_contract.md), registered only by the backend."""
+
+    def __init__(self, registry=REGISTRY):
+        def counter(name, doc, labels, values):
+            return with_series(Counter(name, doc, labels, registry=registry), values)
+
+        def gauge(name, doc, labels=(), values=None):
+            metric = Gauge(name, doc, labels, registry=registry)
+            return with_series(metric, values) if labels else metric
+
+        self.rejections = counter("redfire_risk_rejections", "Orders rejected by the pre-trade risk checks",
+                                  ["reason"], REJECT_REASONS)
+        self.exposure = gauge("redfire_risk_exposure", "Net open exposure of the account group (USDT)",
+                              ["account_group"], EXPOSURE_LIMITS)
+        self.exposure_limit = gauge("redfire_risk_exposure_limit", "Exposure limit of the account group (USDT)",
+                                    ["account_group"], EXPOSURE_LIMITS)
+        self.margin_calls = counter("redfire_risk_margin_calls", "Margin calls issued", ["account_group"],
+                                    EXPOSURE_LIMITS)
+        self.sessions = gauge("redfire_active_sessions", "Open user sessions")
+        self.users = gauge("redfire_active_users", "Distinct users active within the window", ["window"],
+                           [w for w, dummy in USER_WINDOWS])
+        self.logins = counter("redfire_logins", "Login attempts by result", ["result"], LOGIN_RESULTS)
+        for group, limit in EXPOSURE_LIMITS.items():
+            self.exposure_limit.labels(group).set(limit)
+
 
 log = logging.getLogger("redfire")
 
@@ -241,6 +302,72 @@ class Dependencies:
         return out
 
 
+class Business:
+    """Risk and user activity of the backend, stepped once a second; the faults drive them."""
+
+    def __init__(self, metrics, faults, rng):
+        self.m = metrics
+        self.faults = faults
+        self.rng = rng
+        self._last_seen = {}   # user -> last activity (epoch seconds)
+        self._sessions = {}    # user -> session expiry (epoch seconds)
+        self._exposure = {group: 0.4 * limit for group, limit in EXPOSURE_LIMITS.items()}
+        self._collapsed = False
+
+    def risk_check(self):
+        """The reason a new order is rejected by the risk checks, or None."""
+        if self.rng.random() < (0.4 if "risk_spike" in self.faults else 0.01):
+            reason = self.rng.choice(REJECT_REASONS)
+            self.m.rejections.labels(reason).inc()
+            return reason
+        return None
+
+    def step(self, now):
+        self._risk_step()
+        self._users_step(now)
+
+    def _risk_step(self):
+        for group, limit in EXPOSURE_LIMITS.items():
+            if group == "institutional" and "exposure_near_limit" in self.faults:
+                target = 0.97 * limit
+                self._exposure[group] += 0.5 * (target - self._exposure[group])
+                if self.rng.random() < 0.3:
+                    self.m.margin_calls.labels(group).inc()
+                    log.warning("margin call: account group %s at %.0f of its exposure limit %.0f", group,
+                                self._exposure[group], limit)
+            else:
+                # a random walk between 20 % and 60 % of the limit
+                self._exposure[group] = min(0.6 * limit, max(0.2 * limit, self._exposure[group]
+                                                             + self.rng.uniform(-0.02, 0.02) * limit))
+            self.m.exposure.labels(group).set(round(self._exposure[group], 2))
+
+    def _users_step(self, now):
+        collapsed = "users_collapse" in self.faults
+        if collapsed and not self._collapsed:
+            log.warning("users collapse: %d user sessions dropped", len(self._sessions))
+            self._sessions.clear()
+        self._collapsed = collapsed
+        # about 20 users act per second; collapsed, one every 10 seconds
+        for dummy in range((1 if self.rng.random() < 0.1 else 0) if collapsed else 20):
+            user = self.rng.randrange(USER_POOL)
+            if user not in self._sessions or self._sessions[user] < now:
+                ok = self.rng.random() >= 0.03
+                self.m.logins.labels("success" if ok else "failure").inc()
+                if not ok:
+                    continue
+            self._sessions[user] = now + SESSION_IDLE
+            self._last_seen[user] = now
+        if "failed_logins" in self.faults:
+            self.m.logins.labels("failure").inc(20)
+        self._sessions = {u: until for u, until in self._sessions.items() if until >= now}
+        self.m.sessions.set(len(self._sessions))
+        for window, seconds in USER_WINDOWS:
+            self.m.users.labels(window).set(sum(1 for seen in self._last_seen.values() if seen >= now - seconds))
+        # users not seen for a day drop out of every window
+        if len(self._last_seen) > USER_POOL // 2:
+            self._last_seen = {u: seen for u, seen in self._last_seen.items() if seen >= now - USER_WINDOWS[-1][1]}
+
+
 class App:
     def __init__(self, args):
         self.role = args.role
@@ -255,10 +382,10 @@ class App:
         self._window = {s: 0 for s in ORDER_STATUSES}
         self._window_lock = threading.Lock()
         self.exit_code = 0
-        for status in ORDER_STATUSES:
-            for symbol in SYMBOLS:
-                if args.role == "backend":
-                    ORDERS.labels(status, symbol)  # every series exists from the start, so rate() sees zeros
+        self.business = None
+        if args.role == "backend":
+            with_series(ORDERS, ORDER_STATUSES, SYMBOLS)
+            self.business = Business(BusinessMetrics(), self.faults, self.rng)
         for path, method, dummy in TRAFFIC[args.role]:
             RESPONSE_TIME.labels(path)
             HTTP_REQUESTS.labels(path, method, "200")
@@ -300,6 +427,12 @@ class App:
         try:
             if "orders_fail" in self.faults:
                 raise OrderError("exchange rejected %s %s %s: matching engine unavailable" % (side, qty, symbol))
+            reason = self.business.risk_check() if self.business else None
+            if reason:
+                ORDERS.labels("failed", symbol).inc()
+                self._count("failed")
+                log.warning("order %s %s %s rejected by the risk checks: %s", side, qty, symbol, reason)
+                return 200, {"symbol": symbol, "status": "failed", "reason": reason}
             roll = self.rng.random()
             if roll < 0.005:
                 status = "failed"
@@ -387,6 +520,8 @@ class App:
                 for dummy in range(3):
                     _raise_and_log(self._next_error(), "background job failed")
             self._leak_step()
+            if self.business:
+                self.business.step(time.time())
             if self.role == "backend":
                 status, body = self.health()
                 if status != 200:

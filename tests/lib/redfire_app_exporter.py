@@ -6,6 +6,13 @@ It exposes the guide's application metrics with values the caller controls:
 - ``redfire_api_response_time_seconds{endpoint}`` histogram (prometheus_client default buckets,
   which include 2.5 and 5)
 - ``redfire_system_status`` gauge (1 ok, 0 down)
+- the risk and user-activity metrics of docs/metrics_contract.md, counters ``redfire_risk_rejections_total{reason}``,
+  ``redfire_risk_margin_calls_total{account_group}``, ``redfire_logins_total{result}`` and gauges
+  ``redfire_risk_exposure{account_group}``, ``redfire_risk_exposure_limit{account_group}``,
+  ``redfire_active_sessions``, ``redfire_active_users{window}`` (no series until the caller sets one)
+
+The order status values are those of the prometheus role's defaults (success, failed, cancelled) unless
+``order_statuses`` names others (an application that says ``filled`` or ``rejected``).
 
 In-process API (stable; other tests rely on it)::
 
@@ -18,6 +25,9 @@ In-process API (stable; other tests rely on it)::
     app.add_orders("success", "BTCUSDT", 5)
     app.set_order_flow("success", "BTCUSDT", 2)  # orders added per tick by the traffic thread (0 stops)
     app.set_system_status(0)
+    app.add_count("redfire_risk_rejections", 3, reason="position_limit")
+    app.set_count_flow("redfire_logins", 2, result="failure")   # added per tick by the traffic thread
+    app.set_gauge("redfire_risk_exposure", 9.6e6, account_group="institutional")
     app.stop()                             # stops the traffic thread and the HTTP server
 
 The traffic thread observes ``requests_per_tick`` requests per endpoint every ``tick`` seconds at the
@@ -45,6 +55,18 @@ DEFAULT_ENDPOINTS = ("/api/orders", "/api/market_data", "/api/account")
 # prometheus_client's default histogram buckets (include 2.5 and 5), +Inf added on exposition
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 MAX_DURATION = 24 * 3600
+# business counters and gauges (docs/metrics_contract.md): name -> (labels, help)
+COUNTERS = {
+    "redfire_risk_rejections": (("reason",), "Orders rejected by the pre-trade risk checks"),
+    "redfire_risk_margin_calls": (("account_group",), "Margin calls issued"),
+    "redfire_logins": (("result",), "Login attempts by result"),
+}
+GAUGES = {
+    "redfire_risk_exposure": (("account_group",), "Net open exposure of the account group (USDT)"),
+    "redfire_risk_exposure_limit": (("account_group",), "Exposure limit of the account group (USDT)"),
+    "redfire_active_sessions": ((), "Open user sessions"),
+    "redfire_active_users": (("window",), "Distinct users active within the window"),
+}
 
 
 def _le(bound):
@@ -81,7 +103,7 @@ class AppExporter:
     """Controllable RedFire application metrics served over HTTP on loopback."""
 
     def __init__(self, port, host="127.0.0.1", endpoints=DEFAULT_ENDPOINTS, latency=0.05,
-                 tick=0.1, requests_per_tick=5):
+                 tick=0.1, requests_per_tick=5, order_statuses=ORDER_STATUSES):
         if not isinstance(port, int) or not 0 < port < 65536:
             raise ValueError("port must be an integer 1-65535, got %r" % (port,))
         self.host = host
@@ -94,6 +116,10 @@ class AppExporter:
         self._orders = {}
         self._order_flow = {}
         self._system_status = 1.0
+        self.order_statuses = tuple(order_statuses)
+        self._counts = {}   # (name, label values) -> value
+        self._count_flow = {}
+        self._gauges = {}
         self._stop = threading.Event()
         self._registry = CollectorRegistry(auto_describe=False)
         self._registry.register(self)
@@ -107,6 +133,7 @@ class AppExporter:
             orders = dict(self._orders)
             hists = {ep: (h.cumulative(), h.total) for ep, h in self._hist.items()}
             status = self._system_status
+            counts, gauges = dict(self._counts), dict(self._gauges)
         c = CounterMetricFamily("redfire_orders", "Orders processed by RedFire, by final status and symbol",
                                 labels=["status", "symbol"])
         for (st, sym), value in sorted(orders.items()):
@@ -120,6 +147,14 @@ class AppExporter:
         g = GaugeMetricFamily("redfire_system_status", "RedFire system status (1 ok, 0 down)")
         g.add_metric([], status)
         yield g
+        for families, family_type in ((COUNTERS, CounterMetricFamily), (GAUGES, GaugeMetricFamily)):
+            values = counts if family_type is CounterMetricFamily else gauges
+            for name, (labels, doc) in sorted(families.items()):
+                family = family_type(name, doc, labels=list(labels))
+                for (metric, label_values), value in sorted(values.items()):
+                    if metric == name:
+                        family.add_metric(list(label_values), value)
+                yield family
 
     # -- control API
     @property
@@ -140,16 +175,45 @@ class AppExporter:
             h = self._hist.get(endpoint)
             return h.count if h else 0
 
+    def _check_status(self, status):
+        if status not in self.order_statuses:
+            raise ValueError("status must be one of %s, got %r" % (", ".join(self.order_statuses), status))
+
+    @staticmethod
+    def _key(families, name, labels):
+        if name not in families:
+            raise ValueError("unknown metric %r (known: %s)" % (name, ", ".join(sorted(families))))
+        want = families[name][0]
+        if set(labels) != set(want):
+            raise ValueError("%s takes the labels %s, got %s" % (name, ", ".join(want) or "none", ", ".join(sorted(labels))))
+        return name, tuple(str(labels[k]) for k in want)
+
+    def add_count(self, name, n=1, **labels):
+        """Add n to a business counter (COUNTERS; name without _total)."""
+        key = self._key(COUNTERS, name, labels)
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + n
+
+    def set_count_flow(self, name, per_tick, **labels):
+        """Add per_tick to a business counter on every tick of the traffic thread (0 stops)."""
+        key = self._key(COUNTERS, name, labels)
+        with self._lock:
+            self._count_flow[key] = per_tick
+            self._counts.setdefault(key, 0)
+
+    def set_gauge(self, name, value, **labels):
+        key = self._key(GAUGES, name, labels)
+        with self._lock:
+            self._gauges[key] = float(value)
+
     def add_orders(self, status, symbol, n=1):
-        if status not in ORDER_STATUSES:
-            raise ValueError("status must be one of %s, got %r" % (", ".join(ORDER_STATUSES), status))
+        self._check_status(status)
         with self._lock:
             key = (status, symbol)
             self._orders[key] = self._orders.get(key, 0) + int(n)
 
     def set_order_flow(self, status, symbol, per_tick):
-        if status not in ORDER_STATUSES:
-            raise ValueError("status must be one of %s, got %r" % (", ".join(ORDER_STATUSES), status))
+        self._check_status(status)
         with self._lock:
             self._order_flow[(status, symbol)] = int(per_tick)
             self._orders.setdefault((status, symbol), 0)
@@ -167,6 +231,9 @@ class AppExporter:
                 for key, n in self._order_flow.items():
                     if n > 0:
                         self._orders[key] = self._orders.get(key, 0) + n
+                for key, n in self._count_flow.items():
+                    if n > 0:
+                        self._counts[key] = self._counts.get(key, 0) + n
 
     def start(self):
         self._server, self._server_thread = start_http_server(self.port, addr=self.host, registry=self._registry)

@@ -316,7 +316,10 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     assert proc.returncode == 0, proc.stdout[-6000:]
     report = json.loads(newest(tmp_path, "periodic_check", "json").read_text(encoding="utf-8"))
     by_host = {h["name"]: {c["name"]: c for c in h["checks"]} for h in report["hosts"]}
-    assert set(by_host) == {h.name for h in hosts} | {"monitoring"}
+    assert set(by_host) == {h.name for h in hosts} | {"monitoring", "business"}
+    # the business window (playbooks/tasks/business_window.yml): this Prometheus scrapes no RedFire app
+    assert set(by_host["business"]) == {"orders", "order_success_ratio", "risk_rejections", "active_users"}
+    assert all(c["status"] == "unknown" and "no data over 1h" in c["message"] for c in by_host["business"].values())
     for host in (hosts[0], hosts[2]):
         checks = by_host[host.name]
         assert checks["backup"]["status"] == "ok" and checks["log_errors"]["status"] == "ok", checks
@@ -327,7 +330,7 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     assert sick_errors["status"] == "unknown" and 2 <= sick_errors["value"] <= 4, sick_errors
     assert "no line with a timestamp in /var/log/redfire/syslog.log" in sick_errors["message"], sick_errors
     sick.exec("rm /var/log/redfire/syslog.log")
-    assert {p["host"] for p in report["problems"]} - {"monitoring"} == {sick.name}
+    assert {p["host"] for p in report["problems"]} - {"monitoring", "business"} == {sick.name}
 
     mon = by_host["monitoring"]
     cpu = [c for name, c in mon.items() if name.startswith("cpu_peak:")]

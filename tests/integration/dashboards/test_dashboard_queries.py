@@ -2,11 +2,13 @@
 executed against a live Prometheus (Debian package) on loopback that scrapes a real node_exporter (with the
 health_check textfile metrics), the RedFire app exporter fixture, and Debian's postgres_exporter and redis_exporter
 in front of a real PostgreSQL (with a streaming replica) and Redis, with the prometheus role's recording rules
-loaded: each must parse and return data, with the variables at "All" and at a concrete value.
+(rendered by the role, as it ships them) loaded: each must parse and return data, with the variables at "All" and at a
+concrete value. The app exporter serves the business metrics of docs/metrics_contract.md too (risk, user activity).
 
 Grafana itself is not installable here (platform.md); this checks what Grafana would send to Prometheus."""
 import json
 import re
+import sys
 import shutil
 import subprocess
 import urllib.error
@@ -17,13 +19,13 @@ import pytest
 import yaml
 
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, run
 from tests.lib.datastores import Postgres, Redis, postgres_exporter, redis_exporter
 from tests.lib.monitoring import stop_processes, wait_for
 from tests.lib.redfire_app_exporter import start as start_app
+from tests.unit.roles.test_prometheus_rules import render_rules
 
 BOARDS = sorted((ROOT / "roles" / "grafana" / "files" / "dashboards").glob("*.json"))
-RULES = ROOT / "roles" / "prometheus" / "files" / "rules" / "redfire_recording.rules.yml"
 # What Grafana substitutes for its built-in interval variables at a 1 s scrape interval.
 BUILTINS = {"$__rate_interval": "1m", "$__interval": "1s", "$__range": "5m"}
 
@@ -49,6 +51,8 @@ def query(base, expr):
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dashboards")
+    (tmp / "render").mkdir()
+    rules = render_rules(tmp / "render") / "redfire_recording.rules.yml"
     textfiles = tmp / "textfile"
     textfiles.mkdir()
     # the textfile exactly as redfire.ops.health_check writes it (its core's renderer), with a real memory check
@@ -78,13 +82,25 @@ def prometheus(tmp_path_factory):
                                      ("cancelled", "ETHUSDT", 1)]:
             app.add_orders(status, symbol, 10)
             app.set_order_flow(status, symbol, flow)
+        # risk and user activity (the business dashboard's 风险指标 and 用户活跃度 rows)
+        for reason, flow in (("position_limit", 1), ("price_band", 1)):
+            app.set_count_flow("redfire_risk_rejections", flow, reason=reason)
+        for group, exposure, limit in (("retail", 5e5, 2e6), ("institutional", 9.6e6, 1e7)):
+            app.set_gauge("redfire_risk_exposure", exposure, account_group=group)
+            app.set_gauge("redfire_risk_exposure_limit", limit, account_group=group)
+            app.set_count_flow("redfire_risk_margin_calls", 1, account_group=group)
+        app.set_gauge("redfire_active_sessions", 120)
+        for window, users in (("5m", 150), ("1h", 600), ("1d", 2400)):
+            app.set_gauge("redfire_active_users", users, window=window)
+        for result, flow in (("success", 5), ("failure", 1)):
+            app.set_count_flow("redfire_logins", flow, result=result)
         node_port, prom_port = free_port(), free_port()
         procs.append(subprocess.Popen(
             [need("prometheus-node-exporter"), "--web.listen-address=127.0.0.1:%d" % node_port, "--no-collector.systemd",
              "--collector.textfile.directory=%s" % textfiles],
             stdout=open(tmp / "node_exporter.log", "wb"), stderr=subprocess.STDOUT))  # noqa: SIM115
         config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                  "rule_files": [str(RULES)],
+                  "rule_files": [str(rules)],
                   "scrape_configs": [
                       {"job_name": "node", "static_configs": [{"targets": ["127.0.0.1:%d" % node_port]}]},
                       {"job_name": "redfire-backend", "static_configs": [{"targets": ["127.0.0.1:%d" % app.port]}]},
@@ -101,7 +117,9 @@ def prometheus(tmp_path_factory):
         # recording rules over rate()s need two scrapes and an evaluation after them
         for expr in ['count(up == 1) == 4', "pg_up == 1", "redis_up == 1", "pg_stat_replication_pg_wal_lsn_diff",
                      "rate(redis_keyspace_hits_total[1m])", "job:redfire_order_success:ratio_rate5m", "endpoint:redfire_api_response_time_seconds:p99",
-                     "instance:redfire_node_cpu_usage:percent", "redfire_health_check_overall_status"]:
+                     "instance:redfire_node_cpu_usage:percent", "redfire_health_check_overall_status",
+                     "job:redfire_risk_rejections:ratio_rate5m", "job:redfire_login_failure:ratio_rate5m",
+                     'outcome:redfire_orders:rate5m{outcome="cancellation"}']:
             wait_for(lambda: query(base, expr)["data"]["result"], 60, interval=0.5, what=expr)
         yield base
     finally:
@@ -165,3 +183,53 @@ def test_every_panel_query_returns_data(prometheus):
                         failures.append("%s / %s [%s]: no data\n    %s" % (path.name, panel["title"], setting, expr))
     assert failures == [], "\n".join(failures)
     assert len(BOARDS) == 6 and checked >= 100 and logs_panels == 1, (checked, logs_panels)
+
+
+def test_business_board_reads_the_business_recording_rules():
+    """Every recording rule of the 风险指标 and 用户活跃度 contract is on the business board (and so was queried
+    above), and the board matches no raw order status value (the prometheus role maps them to outcomes)."""
+    text = (ROOT / "roles" / "grafana" / "files" / "dashboards" / "business.json").read_text(encoding="utf-8")
+    for rule in ("outcome:redfire_orders:rate5m", "job_reason:redfire_risk_rejections:rate5m",
+                 "job:redfire_risk_rejections:ratio_rate5m", "account_group:redfire_risk_exposure:ratio",
+                 "job_account_group:redfire_risk_margin_calls:increase1h", "job:redfire_active_sessions:sum",
+                 "job_window:redfire_active_users:sum", "job_result:redfire_logins:rate5m",
+                 "job:redfire_login_failure:ratio_rate5m"):
+        assert rule in text, rule
+    assert "status=" not in text.replace("\\", "")
+
+
+def test_business_window_task_reports_orders_success_risk_and_users(prometheus, tmp_path):
+    """playbooks/tasks/business_window.yml (included by daily_check and periodic_check) against the live Prometheus:
+    the app exporter's 80 % success and 20 % risk rejections are critical, its orders and users ok; a query that does
+    not parse is unknown; the checks go into a checklist report like the hosts' checks."""
+    out = tmp_path / "business.json"
+    play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
+             "vars": {"ansible_python_interpreter": sys.executable, "redfire_prometheus_url": prometheus + "/"},
+             "tasks": [
+                 {"name": "business window", "ansible.builtin.include_tasks": str(ROOT / "playbooks" / "tasks" / "business_window.yml"),
+                  "vars": {"__business_window": "1h"}},
+                 {"ansible.builtin.set_fact": {"__business_default_checks": "{{ __business_checks }}"}},
+                 {"name": "a broken query of its own", "ansible.builtin.include_tasks": str(ROOT / "playbooks" / "tasks" / "business_window.yml"),
+                  "vars": {"__business_window": "1h", "redfire_business_queries": [{"name": "broken", "query": "sum(("}]}},
+                 {"ansible.builtin.copy": {
+                     "dest": str(out), "mode": "0600",
+                     "content": "{{ {'checks': __business_default_checks, 'broken': __business_checks,"
+                                " 'report': {'business': __business_default_checks} | redfire.ops.checklist_report('daily_check')} | to_json }}"}}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    run(["ansible-playbook", "-i", "localhost,", str(tmp_path / "play.yml")])
+    result = json.loads(out.read_text())
+    checks = {c["name"]: c for c in result["checks"]}
+    assert set(checks) == {"orders:redfire-backend", "order_success_ratio:redfire-backend",
+                           "risk_rejections:redfire-backend", "active_users:redfire-backend"}, checks
+    assert {name: c["status"] for name, c in checks.items()} == {
+        "orders:redfire-backend": "ok", "order_success_ratio:redfire-backend": "critical",
+        "risk_rejections:redfire-backend": "critical", "active_users:redfire-backend": "ok"}
+    assert 75 <= checks["order_success_ratio:redfire-backend"]["value"] <= 85
+    assert "< critical 95%" in checks["order_success_ratio:redfire-backend"]["message"]
+    assert 15 <= checks["risk_rejections:redfire-backend"]["value"] <= 25
+    assert checks["active_users:redfire-backend"]["value"] == 150
+    assert all(c["kind"] == "business" for c in checks.values())
+    assert [(c["name"], c["status"]) for c in result["broken"]] == [("broken", "unknown")]
+    assert "Prometheus query failed (HTTP 400)" in result["broken"][0]["message"]
+    host = [h for h in result["report"]["hosts"] if h["name"] == "business"][0]
+    assert host["status"] == "critical" and host["counts"]["critical"] == 2

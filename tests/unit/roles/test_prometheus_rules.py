@@ -53,9 +53,10 @@ DEFAULT_TESTS = ["alerts_test.yml", "alerts_platform_test.yml", "alerts_host_tes
 
 def test_every_alert_fires_and_stays_quiet_with_defaults(tmp_path):
     rules = render_rules(tmp_path)
-    assert {p.name for p in rules.iterdir()} == {"redfire_recording.rules.yml", "redfire_alerts.rules.yml"}
+    assert {p.name for p in rules.iterdir()} == {"redfire_recording.rules.yml", "redfire_alerts.rules.yml",
+                                                 "redfire_business_alerts.rules.yml"}
     proc = run([promtool(), "check", "rules", *sorted(map(str, rules.iterdir()))])
-    assert "SUCCESS: 11 rules found" in proc.stdout and "SUCCESS: 38 rules found" in proc.stdout, proc.stdout
+    assert "SUCCESS: 23 rules found" in proc.stdout and "SUCCESS: 38 rules found" in proc.stdout, proc.stdout
     for test_file in DEFAULT_TESTS:
         promtool_test(rules, test_file)
 
