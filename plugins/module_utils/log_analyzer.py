@@ -10,9 +10,11 @@ The per-line work is done in :meth:`Analyzer._block` on local variables; its sta
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import calendar
 import copy
 import os
 import re
+import time
 from collections import Counter, namedtuple
 from datetime import datetime, timedelta
 
@@ -34,6 +36,22 @@ _DIGITS = bytes.maketrans(b'0123456789', b'\x01' * 10)
 _ZERO_DIGITS = bytes.maketrans(b'0123456789', b'0' * 10)
 MAX_SHAPES = 1 << 16  # cached normalised messages (see _flush_groups)
 _NUM = re.compile(b'\x01+')
+DEFAULT_BUCKET = 3600
+MAX_BUCKETS = 1000  # histogram rows of one window
+MAX_LEVELS = 32  # distinct level names kept; further ones count as 'other'
+# Level names, most severe first (the journal's PRIORITY 0..7), and the words that mean them in log lines.
+LEVELS = ('emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug')
+LEVEL_WORDS = {
+    b'emerg': 'emergency', b'emergency': 'emergency', b'panic': 'emergency', b'alert': 'alert',
+    b'crit': 'critical', b'critical': 'critical', b'fatal': 'critical', b'severe': 'critical',
+    b'err': 'error', b'error': 'error', b'warn': 'warning', b'warning': 'warning', b'notice': 'notice',
+    b'info': 'info', b'information': 'info', b'debug': 'debug', b'trace': 'debug', b'verbose': 'debug',
+}
+# The level word at its conventional place: right after the timestamp (after fractions, a zone offset, and an
+# opening bracket), as in ``2024-05-01 08:00:00,123 ERROR`` or ``... [WARN]``.
+DEFAULT_LEVEL_REGEX = (rb'(?i)(?:[.,]\d+)?(?:\s*(?:Z|[+-]\d\d:?\d\d))?[\s|:-]*[\[(<]?\s*'
+                       rb'(emerg|emergency|panic|alert|crit|critical|fatal|severe|err|error|warn|warning|notice|info|'
+                       rb'information|debug|trace|verbose)\b')
 
 
 class OrderBroken(Exception):
@@ -44,9 +62,9 @@ class OrderBroken(Exception):
 # event's id), key, first bytes (at most MAX_MESSAGE), the timestamp's span in them, and its line number.
 Header = namedtuple('Header', 'offset key message ts_start ts_end line')
 # The accumulators at a point of the scan, to go back to when the order breaks.
-Snapshot = namedtuple('Snapshot', 'counts events details groups groups_dropped')
+Snapshot = namedtuple('Snapshot', 'counts events details groups groups_dropped levels histogram')
 # What a worker process sends back: its accumulators and its share's file statistics.
-WorkerResult = namedtuple('WorkerResult', 'counts events details groups groups_dropped stats')
+WorkerResult = namedtuple('WorkerResult', 'counts events details groups groups_dropped levels histogram stats')
 
 
 class ScanState(object):
@@ -128,7 +146,20 @@ class Analyzer(Prober):
         self.max_line = max(int(max_line_bytes), 1024)
         self.block = block_size
         self._norms = {}  # message shape -> normalised message (a cache, shared with workers)
+        self.bucket_seconds = DEFAULT_BUCKET
+        self._buckets = {}  # key -> key of its histogram bucket's start (a cache)
+        self.level_regex = re.compile(DEFAULT_LEVEL_REGEX)
+        self.level_after_timestamp = True  # the default regex is matched right after the timestamp
         self._empty_accumulators()
+
+    def set_levels_and_buckets(self, level_regex=None, bucket_seconds=DEFAULT_BUCKET):
+        """A user's level regex (compiled, on bytes; searched in the event's first line; group 1, or the match,
+        is the level word) and the histogram's bucket size in seconds."""
+        if level_regex is not None:
+            self.level_regex = level_regex
+            self.level_after_timestamp = False
+        self.bucket_seconds = int(bucket_seconds)
+        self._buckets = {}
 
     def _empty_accumulators(self):
         self.counts = dict((n, 0) for n in self.m.names)
@@ -136,7 +167,42 @@ class Analyzer(Prober):
         self.details = []
         self.groups = {}
         self.groups_dropped = 0
+        self.levels = {}  # level name -> error events
+        self.histogram = {}  # bucket start key -> {category: count}
         self._batch = []  # events waiting for grouping (see _flush_groups)
+
+    # -- levels and time buckets -------------------------------------------------------------------------
+
+    def bucket_of(self, key):
+        """The key of the start of ``key``'s histogram bucket (buckets aligned to the clock in the log's time:
+        whole hours for an hour, midnight for a day)."""
+        start = self._buckets.get(key)
+        if start is None:
+            if len(self._buckets) >= MAX_SHAPES:
+                self._buckets.clear()
+            secs = calendar.timegm((int(key[0:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]), int(key[14:16]),
+                                    int(key[17:19]), 0, 0, 0))
+            start = self._buckets[key] = time.strftime('%Y-%m-%d %H:%M:%S',
+                                                       time.gmtime(secs - secs % self.bucket_seconds)).encode()
+        return start
+
+    def level_of(self, line, ts_end):
+        """Level name of an event from its first line (``ts_end``: where its timestamp ends); 'unknown' when
+        the line has no level word where it is looked for."""
+        if self.level_after_timestamp:
+            hit = self.level_regex.match(line, ts_end)
+        else:
+            hit = self.level_regex.search(line)
+        if hit is None:
+            return 'unknown'
+        word = (hit.group(1) if hit.re.groups else hit.group(0)) or b''
+        word = word.strip().lower()[:32]
+        name = LEVEL_WORDS.get(word)
+        if name is None:
+            name = word.decode('utf-8', 'replace') or 'unknown'
+            if name not in self.levels and len(self.levels) >= MAX_LEVELS:
+                name = 'other'
+        return name
 
 
     # -- the scan ----------------------------------------------------------------------------------------
@@ -228,12 +294,20 @@ class Analyzer(Prober):
             except OrderBroken:
                 return None
             return WorkerResult(worker.counts, worker.events, worker.details, worker.groups, worker.groups_dropped,
-                                sub)
+                                worker.levels, worker.histogram, sub)
 
         results = in_parallel(work, list(zip(points, points[1:] + [None])))
         if any(r is None for r in results):
             raise OrderBroken()
         self._merge(results, fs, numbered)
+
+    def merge_levels_and_histogram(self, levels, histogram):
+        for name, count in levels.items():
+            self.levels[name] = self.levels.get(name, 0) + count
+        for bucket, row in histogram.items():
+            mine = self.histogram.setdefault(bucket, {})
+            for name, count in row.items():
+                mine[name] = mine.get(name, 0) + count
 
     def _fresh(self):
         """This analyzer's settings with empty accumulators (a worker's)."""
@@ -257,6 +331,7 @@ class Analyzer(Prober):
             for norm, grp in res.groups.items():
                 self._add_group(norm, grp.count, grp.first, grp.last, grp.mask, lambda example=grp.example: example)
             self.groups_dropped += res.groups_dropped
+            self.merge_levels_and_histogram(res.levels, res.histogram)
             for k in ('bytes_scanned', 'lines_scanned', 'errors', 'long_lines_truncated'):
                 fs[k] += sub[k]
             fs['warnings'].extend(sub['warnings'])
@@ -268,11 +343,13 @@ class Analyzer(Prober):
 
     def _snapshot(self):
         return Snapshot(dict(self.counts), self.events, len(self.details),
-                        dict((k, v.copy()) for k, v in self.groups.items()), self.groups_dropped)
+                        dict((k, v.copy()) for k, v in self.groups.items()), self.groups_dropped, dict(self.levels),
+                        dict((k, dict(v)) for k, v in self.histogram.items()))
 
     def _restore(self, snap):
         self.counts, self.events, self.groups, self.groups_dropped = snap.counts, snap.events, snap.groups, \
             snap.groups_dropped
+        self.levels, self.histogram = snap.levels, snap.histogram
         del self.details[snap.details:]
         del self._batch[:]
 
@@ -363,7 +440,10 @@ class Analyzer(Prober):
         grouping = self.top_n > 0
         details = self.details
         want_details = len(details) < self.max_details
-        by_mask = {}  # new category bits of an event -> how many times
+        by_mask = {}  # (histogram bucket, new category bits of an event) -> how many times
+        bucket_of = self.bucket_of
+        levels = self.levels
+        level_of = self.level_of
         new_events = 0
         event, emask, detail, group, entry = st.event, st.emask, st.detail, st.group, st.entry
         h_ls = h_le = -1  # the last header line found in this buffer, its key and timestamp match
@@ -403,9 +483,12 @@ class Analyzer(Prober):
                     raw = None
                     t0, t1 = h_tm.start() - h_ls, h_tm.end() - h_ls
                     hline = -1
+                    level = level_of(buf[h_ls:min(h_le, h_ls + MAX_MESSAGE)], t1)
                 else:
                     hdr = st.header
                     raw, t0, t1, hline = hdr.message, hdr.ts_start, hdr.ts_end, hdr.line
+                    level = level_of(raw, t1)
+                levels[level] = levels.get(level, 0) + 1
                 detail = group = entry = None
                 if want_details:
                     if raw is None:
@@ -438,15 +521,21 @@ class Analyzer(Prober):
                     group.mask |= new
                 elif entry is not None:
                     entry.mask |= new
-            by_mask[new] = by_mask.get(new, 0) + 1
+            bm = (bucket_of(key), new)
+            by_mask[bm] = by_mask.get(bm, 0) + 1
             if st.context is not None and st.context.pos is not None:
                 self._context(buf, st.context.pos, end, st)
         self.events += new_events
         counts = self.counts
-        for mask, times in by_mask.items():
+        histogram = self.histogram
+        for (bucket, mask), times in by_mask.items():
             names = m.names_of(mask)
+            row = histogram.get(bucket)
+            if row is None:
+                row = histogram[bucket] = {}
             for name in names:
                 counts[name] += times
+                row[name] = row.get(name, 0) + times
             fs['errors'] += times * len(names)
         if grouping and batch:
             group = self._flush_groups(buf, end, entry)

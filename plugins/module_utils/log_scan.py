@@ -24,13 +24,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ansible_collections.redfire.ops.plugins.module_utils.deadline import Deadline, DeadlineExceeded, NotRegularFile
 from ansible_collections.redfire.ops.plugins.module_utils.log_analyzer import (  # noqa: F401  (re-exported)
-    BLOCK_SIZE, DEFAULT_MAX_LINE, MAX_MESSAGE, PARALLEL_MIN_BYTES, PROBE_SIZE, Analyzer, key_text, new_file_stats,
+    BLOCK_SIZE, DEFAULT_MAX_LINE, DEFAULT_BUCKET, LEVELS, MAX_BUCKETS, MAX_MESSAGE, PARALLEL_MIN_BYTES, PROBE_SIZE, Analyzer,
+    key_text, new_file_stats,
 )
+from ansible_collections.redfire.ops.plugins.module_utils.log_journal import JournalReader, new_journal_stats, parse_sources
 from ansible_collections.redfire.ops.plugins.module_utils.log_patterns import (  # noqa: F401  (re-exported)
     DEFAULT_CATEGORIES, LogScanError, Matcher,
 )
@@ -43,14 +46,20 @@ from ansible_collections.redfire.ops.plugins.module_utils.log_workers import MAX
 
 MAX_TIMEOUT = 86400
 MAX_ORDER_TOLERANCE = 7 * 86400
+MIN_BUCKET, MAX_BUCKET = 60, 7 * 86400
+_BUCKET = re.compile(r'^\s*(\d+)\s*([smhdw]?)\s*$')
+_BUCKET_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
+AUTO_BUCKETS = (3600, 6 * 3600, 86400, 604800)
 
 
 def analyze(paths, hours=None, since=None, until=None, timezone='local', categories=None, ignore_case=True,
             timestamp_regex=None, timestamp_format=None, json_time_field=None, max_details=10,
             max_context_lines=20, top_messages=10, include_rotated=True, seek=True, order_tolerance=60,
             max_line_bytes=DEFAULT_MAX_LINE, now=None, block_size=BLOCK_SIZE, probe_size=PROBE_SIZE, workers=0,
-            parallel_min_bytes=PARALLEL_MIN_BYTES, timeout=None):
-    """Analyse ``paths`` and return the result dictionary (see the module's RETURN documentation).
+            parallel_min_bytes=PARALLEL_MIN_BYTES, timeout=None, journal=None, level_regex=None,
+            histogram_bucket=None, journalctl='journalctl'):
+    """Analyse ``paths`` and the ``journal`` sources and return the result dictionary (see the module's RETURN
+    documentation).
 
     ``timeout`` (seconds, None: no limit) bounds the listing and the scan, user patterns included (see
     module_utils/deadline.py): a scan cut by it returns what was counted so far with ``incomplete`` true, a
@@ -60,8 +69,21 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
     started = time.time()
     if isinstance(paths, str):
         paths = [paths]
-    if not paths:
-        raise LogScanError('paths', 'paths must list at least one file or glob')
+    paths = list(paths or [])
+    sources = parse_sources(journal)
+    if not paths and not sources:
+        raise LogScanError('paths', 'paths must list at least one file or glob (or give journal sources)')
+    bucket = parse_bucket(histogram_bucket) if histogram_bucket is not None else DEFAULT_BUCKET
+    level_rx = None
+    if level_regex is not None:
+        if not isinstance(level_regex, str) or not level_regex:
+            raise LogScanError('level_regex', 'level_regex must be a non-empty regular expression, got %r'
+                               % (level_regex,))
+        try:
+            level_rx = re.compile(level_regex.encode('utf-8'), re.IGNORECASE)
+        except re.error as exc:
+            raise LogScanError('level_regex', 'level_regex %r is not a valid regular expression: %s'
+                               % (level_regex, exc))
     for name, val in (('max_details', max_details), ('max_context_lines', max_context_lines),
                       ('top_messages', top_messages), ('order_tolerance', order_tolerance), ('workers', workers)):
         if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val < float('inf') or \
@@ -94,8 +116,22 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
                   max_context_lines=max_context_lines, top_messages=top_messages, seek=seek,
                   max_line_bytes=max_line_bytes, block_size=block_size, tolerance=tol,
                   probe_size=probe_size, workers=workers or auto_workers(), parallel_min_bytes=parallel_min_bytes)
+    if since_key is not None and until_key is not None:
+        span = _key_seconds(until_key) - _key_seconds(since_key)
+        if histogram_bucket is None:  # the default hour, widened for long windows
+            for size in AUTO_BUCKETS:
+                bucket = size
+                if span // size + 2 <= MAX_BUCKETS:
+                    break
+            else:
+                bucket = -(-span // (MAX_BUCKETS - 2) // 604800) * 604800
+        elif span // bucket + 2 > MAX_BUCKETS:
+            raise LogScanError('histogram_bucket', 'histogram_bucket %r gives more than %d rows over the window: use a '
+                               'larger bucket or a shorter window' % (histogram_bucket, MAX_BUCKETS))
+    an.set_levels_and_buckets(level_rx, bucket)
     files = []
-    cut = _scan_all(an, paths, include_rotated, files, timeout)
+    journal_reader = JournalReader(an, tz, journalctl) if sources else None
+    cut = _scan_all(an, paths, include_rotated, files, timeout, sources, journal_reader)
     counts = an.counts
     total = sum(counts.values())
     elapsed = time.time() - started
@@ -106,11 +142,15 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
         'error_events': an.events,
         'error_details': an.details,
         'top_messages': an.top_messages(),
+        'level_counts': level_counts(an.levels),
+        'histogram': histogram_rows(an, since_key, until_key, bucket),
         'files': files,
         'window': {'since': key_text(since_key), 'until': key_text(until_key), 'hours': win['hours'],
                    'relative': win['relative'], 'timezone': win['tz_name']},
         'stats': {
-            'files_scanned': sum(1 for f in files if f['status'] == 'scanned'),
+            'files_scanned': sum(1 for f in files if f['status'] == 'scanned' and f.get('source') != 'journal'),
+            'journal_sources_scanned': sum(1 for f in files if f['status'] == 'scanned' and f.get('source') == 'journal'),
+            'journal_entries_read': sum(f.get('entries_read', 0) for f in files),
             'files_skipped': sum(1 for f in files if f['status'] == 'skipped'),
             'files_failed': sum(1 for f in files if f['status'] in ('error', 'missing', 'timeout')),
             'bytes_scanned': scanned,
@@ -127,18 +167,19 @@ def analyze(paths, hours=None, since=None, until=None, timezone='local', categor
     }
 
 
-def _scan_all(an, paths, include_rotated, files, timeout):
-    """List and scan the files into ``files`` (per-file stats) within ``timeout``; True when it cut the scan."""
+def _scan_all(an, paths, include_rotated, files, timeout, sources=(), journal_reader=None):
+    """List and scan the files, then the journal sources, into ``files`` (per-file stats) within ``timeout``;
+    True when it cut the scan."""
     current = []  # the file being scanned, and the paths not reached yet
     try:
         with Deadline(timeout):
-            families, missing = expand_paths(paths, include_rotated)
+            families, missing = expand_paths(paths, include_rotated) if paths else ([], [])
             for spec in missing:
                 fs = new_file_stats(spec)
                 fs['status'] = 'missing'
                 fs['error'] = 'no such file or no glob match: %s' % spec
                 files.append(fs)
-            current = [None] + [p for family in families for p in family]
+            current = [None] + [p for family in families for p in family] + list(sources)
             for family in families:
                 nexts = dict(zip(family, family[1:]))
                 for path in family:
@@ -147,6 +188,12 @@ def _scan_all(an, paths, include_rotated, files, timeout):
                     current[:2] = [fs]
                     _scan_one(an, path, nexts.get(path), fs)
                     current[0] = None
+            for source in sources:
+                fs = new_journal_stats(source)
+                files.append(fs)
+                current[:2] = [fs]
+                journal_reader.scan(source, fs)
+                current[0] = None
     except DeadlineExceeded:
         if not current:  # still listing: nothing was scanned
             current = [None] + list(paths)
@@ -156,7 +203,11 @@ def _scan_all(an, paths, include_rotated, files, timeout):
                                   'that point are not counted; raise the timeout, narrow the window or simplify the '
                                   'patterns' % (fs['path'], _fmt_seconds(round(timeout, 2)), fs['bytes_scanned']))
         for path in current[1:]:
-            fs = new_file_stats(path)
+            if isinstance(path, str):
+                fs = new_file_stats(path)
+            else:  # a journal source
+                fs = new_journal_stats(path)
+                path = path.name
             fs['status'] = 'timeout'
             fs['error'] = 'not scanned: the timeout of %ss ran out before %s' % (_fmt_seconds(round(timeout, 2)), path)
             files.append(fs)
@@ -198,3 +249,50 @@ def file_problems(files):
     """[(path, message)] of the files whose errors may be missing from the counts: missing, unreadable, read only
     in part, or without a line in the timestamp format. One entry per file, in scan order."""
     return [(f['path'], f['error'] or '; '.join(f['warnings'])) for f in files if f['error'] or f['warnings']]
+
+
+def parse_bucket(value):
+    """Seconds of a histogram bucket: a number of seconds or a text such as 15m, 1h, 1d (60 s to 7 days)."""
+    if isinstance(value, bool) or value is None:
+        seconds = None
+    elif isinstance(value, (int, float)):
+        seconds = int(value) if value == int(value) else None
+    else:
+        m = _BUCKET.match(str(value))
+        seconds = int(m.group(1)) * _BUCKET_UNITS[m.group(2)] if m else None
+    if seconds is None or not MIN_BUCKET <= seconds <= MAX_BUCKET:
+        raise LogScanError('histogram_bucket', 'histogram_bucket must be a whole number of seconds or a text such as '
+                           '15m, 1h or 1d, from 1m to 7d, got %r' % (value,))
+    return seconds
+
+
+def _key_seconds(key):
+    return int((datetime.strptime(key.decode('ascii'), KEY_FORMAT) - datetime(1970, 1, 1)).total_seconds())
+
+
+def level_counts(levels):
+    """Error events per level, most severe first (then other names, then unknown)."""
+    order = dict((name, i) for i, name in enumerate(LEVELS))
+    return dict(sorted(levels.items(), key=lambda kv: (order.get(kv[0], len(LEVELS) + (kv[0] == 'unknown')),
+                                                          kv[0])))
+
+
+def histogram_rows(an, since_key, until_key, bucket):
+    """{bucket_seconds, buckets: [{start, counts (every category), total}]}: every bucket of the window, empty
+    ones included (without a window start: from the first bucket with events to the last)."""
+    names = an.m.names
+    keys = sorted(an.histogram)
+    if since_key is not None and until_key is not None:
+        start, stop = _key_seconds(an.bucket_of(since_key)), _key_seconds(an.bucket_of(until_key))
+    elif keys:
+        start, stop = _key_seconds(keys[0]), _key_seconds(keys[-1])
+    else:
+        return {'bucket_seconds': bucket, 'buckets': []}
+    rows = []
+    epoch = datetime(1970, 1, 1)
+    for secs in range(start, stop + 1, bucket):
+        text = (epoch + timedelta(seconds=secs)).strftime(KEY_FORMAT)
+        row = an.histogram.get(text.encode(), {})
+        counts = dict((n, row.get(n, 0)) for n in names)
+        rows.append({'start': text, 'counts': counts, 'total': sum(counts.values())})
+    return {'bucket_seconds': bucket, 'buckets': rows}
