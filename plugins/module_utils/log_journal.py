@@ -16,6 +16,7 @@ Python, no Ansible imports."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import glob
 import json
 import os
 import re
@@ -35,7 +36,8 @@ MAX_STDERR = 64 << 10
 _FIELD = re.compile(r'^[A-Z0-9_]+$')
 _UNIT = re.compile(r'^[A-Za-z0-9:_.@\\-]+$')
 # journalctl's words when the user may not read (all of) the journal
-_DENIED = ('insufficient permissions', 'No journal files were opened', 'Permission denied')
+_DENIED = ('insufficient permissions', 'No journal files were opened', 'Permission denied', 'not readable by this user')
+SYSTEM_JOURNALS = ('/var/log/journal/*/system.journal', '/run/log/journal/*/system.journal')
 _PARTIAL = 'not seeing messages from other users and the system'
 # needles that JSON writes as they are: printable ASCII other than the quote and the backslash
 _JSON_SAFE = re.compile(rb'^[ !#-\[\]-~]+$')
@@ -92,6 +94,13 @@ def parse_sources(specs):
             raise LogScanError('journal', '%s: name must be a non-empty text, got %r' % (where, name))
         out.append(JournalSource(name, tuple(units), tuple(pairs)))
     return out
+
+
+def system_journal_readable(patterns=SYSTEM_JOURNALS):
+    """False when system journal files exist and this process may read none of them (True when none exist:
+    then journalctl decides)."""
+    found = [path for pattern in patterns for path in glob.glob(pattern)]
+    return not found or any(os.access(path, os.R_OK) for path in found)
 
 
 def new_journal_stats(source):
@@ -175,6 +184,9 @@ class JournalReader(object):
                 proc.wait()
             err.seek(0)
             stderr = err.read(MAX_STDERR).decode('utf-8', 'replace').strip()
+        if not stderr and not system_journal_readable():
+            # the user's own journal opened (journald keeps one per user who logged something): no word of it
+            stderr = 'the system journal files are not readable by this user'
         if any(word in stderr for word in _DENIED):
             fs['status'] = 'error'
             fs['error'] = 'no permission to read the journal of %s (%s): run the task with become, or add the user ' \
@@ -190,15 +202,21 @@ class JournalReader(object):
             unknown = [u for u in source.units if not self._unit_known(u)]
             if unknown:
                 fs['status'] = 'missing'
-                fs['error'] = 'no such unit and no journal entries: %s (check the unit name)' % ', '.join(unknown)
+                fs['error'] = 'no such unit (systemd does not know it and the journal has no entry of it): %s; ' \
+                              'check the unit name' % ', '.join(unknown)
 
     def _unit_known(self, unit):
-        try:
-            proc = subprocess.run(['systemctl', 'show', '-p', 'LoadState', '--value', unit], capture_output=True,
-                                  check=False, timeout=30, env=dict(os.environ, LANG='C', LC_ALL='C'))
-        except (OSError, subprocess.SubprocessError):
-            return True  # cannot tell: no entries is then just no entries
-        return proc.returncode != 0 or proc.stdout.strip() not in (b'not-found', b'')
+        """Whether systemd knows the unit, or the journal has entries of it at any time (a unit removed since)."""
+        env = dict(os.environ, LANG='C', LC_ALL='C', SYSTEMD_PAGER='')
+        for cmd, unknown in (([self.journalctl, '--no-pager', '-q', '-n', '1', '-o', 'cat', '-u', unit], (b'',)),
+                             (['systemctl', 'show', '-p', 'LoadState', '--value', unit], (b'not-found', b''))):
+            try:
+                proc = subprocess.run(cmd, capture_output=True, check=False, timeout=30, env=env)
+            except (OSError, subprocess.SubprocessError):
+                continue
+            if proc.returncode == 0 and proc.stdout.strip() not in unknown:
+                return True
+        return False
 
     def _read(self, pipe, fs, source):
         max_line = self.an.max_line
