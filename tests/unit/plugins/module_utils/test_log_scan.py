@@ -433,7 +433,7 @@ def test_parallel_scan_of_a_large_file_equals_the_sequential_one(tmp_path):
     one = _analyze([log], workers=1, parallel_min_bytes=0, max_details=50, block_size=4096)
     four = _analyze([log], workers=4, parallel_min_bytes=0, max_details=50, block_size=4096)
     assert four['files'][0]['workers'] == 4 and one['files'][0]['workers'] == 1
-    for key in ('error_counts', 'error_events', 'error_details', 'top_messages'):
+    for key in ('error_counts', 'error_events', 'error_details', 'top_messages', 'level_counts', 'histogram'):
         assert four[key] == one[key], key
     assert one['error_counts']['system_error'] > 0 and one['error_details'][-1]['line'] > 100
     assert _analyze([log], workers=4)['files'][0]['workers'] == 1  # small files stay in one process
