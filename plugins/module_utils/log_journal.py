@@ -16,6 +16,7 @@ Python, no Ansible imports."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import fcntl
 import glob
 import json
 import os
@@ -32,6 +33,8 @@ from ansible_collections.redfire.ops.plugins.module_utils.log_analyzer import (
 from ansible_collections.redfire.ops.plugins.module_utils.log_patterns import LogScanError
 
 PIPE_BLOCK = 1 << 20
+F_SETPIPE_SZ = getattr(fcntl, 'F_SETPIPE_SZ', 1031)  # Linux; the name exists from Python 3.10
+SHORT_READ_PAUSE = 0.005
 MAX_STDERR = 64 << 10
 _FIELD = re.compile(r'^[A-Z0-9_]+$')
 _UNIT = re.compile(r'^[A-Za-z0-9:_.@\\-]+$')
@@ -222,10 +225,19 @@ class JournalReader(object):
         max_line = self.an.max_line
         pending = b''
         skipping = False
+        fd = pipe.fileno()
+        try:  # a larger pipe: journalctl writes on while this process scans, without a wake-up per 4 KiB
+            fcntl.fcntl(fd, F_SETPIPE_SZ, self.block)
+        except (OSError, IOError):
+            pass
         while True:
-            data = os.read(pipe.fileno(), self.block)
+            data = os.read(fd, self.block)
             if not data:
                 break
+            if len(data) < self.block // 8:
+                # a short read: let the pipe fill instead of scanning a few entries per wake-up (on a busy host
+                # the wake-ups, not the scan, would take the time)
+                time.sleep(SHORT_READ_PAUSE)
             if skipping:  # the rest of an entry longer than max_line_bytes
                 nl = data.find(b'\n')
                 fs['bytes_scanned'] += len(data) if nl == -1 else nl + 1
