@@ -554,12 +554,10 @@ def main():
     problems = [message for _path, message in file_problems(files)]
     result['problems'] = problems
     if p['paths'] and not readable:  # journal sources alone fail only with strict (their status says why)
-        module.fail_json(msg='paths: none of the paths or journal sources could be read (%s); give existing, '
-                         'readable log files or readable journal sources'
+        module.fail_json(msg='paths: none of the paths could be read (%s); give existing, readable log files'
                          % '; '.join(f['error'] for f in files if f['error']), changed=False, files=files)
     if p['strict'] and problems:
-        module.fail_json(msg='strict: %d path(s) or journal source(s) missing, unreadable, partly readable or '
-                         'without timestamps: %s'
+        module.fail_json(msg='strict: %d path(s) missing, unreadable, partly readable or without timestamps: %s'
                          % (len(problems), '; '.join(problems)), changed=False, **result)
     for message in problems:
         module.warn('log_analysis: %s' % message)
