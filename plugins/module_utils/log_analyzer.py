@@ -442,8 +442,10 @@ class Analyzer(Prober):
         want_details = len(details) < self.max_details
         by_mask = {}  # (histogram bucket, new category bits of an event) -> how many times
         bucket_of = self.bucket_of
+        buckets = self._buckets
         levels = self.levels
         level_of = self.level_of
+        level_match = self.level_regex.match if self.level_after_timestamp else None
         new_events = 0
         event, emask, detail, group, entry = st.event, st.emask, st.detail, st.group, st.entry
         h_ls = h_le = -1  # the last header line found in this buffer, its key and timestamp match
@@ -483,7 +485,12 @@ class Analyzer(Prober):
                     raw = None
                     t0, t1 = h_tm.start() - h_ls, h_tm.end() - h_ls
                     hline = -1
-                    level = level_of(buf[h_ls:min(h_le, h_ls + MAX_MESSAGE)], t1)
+                    if level_match is not None:  # inline: no slice, no call for the usual case
+                        hit = level_match(buf, h_ls + t1, min(h_le, h_ls + MAX_MESSAGE))
+                        level = 'unknown' if hit is None else LEVEL_WORDS.get(hit.group(1).lower()) or \
+                            level_of(buf[h_ls:min(h_le, h_ls + MAX_MESSAGE)], t1)
+                    else:
+                        level = level_of(buf[h_ls:min(h_le, h_ls + MAX_MESSAGE)], t1)
                 else:
                     hdr = st.header
                     raw, t0, t1, hline = hdr.message, hdr.ts_start, hdr.ts_end, hdr.line
@@ -521,7 +528,7 @@ class Analyzer(Prober):
                     group.mask |= new
                 elif entry is not None:
                     entry.mask |= new
-            bm = (bucket_of(key), new)
+            bm = (buckets.get(key) or bucket_of(key), new)
             by_mask[bm] = by_mask.get(bm, 0) + 1
             if st.context is not None and st.context.pos is not None:
                 self._context(buf, st.context.pos, end, st)
