@@ -204,7 +204,6 @@ class Analyzer(Prober):
                 name = 'other'
         return name
 
-
     # -- the scan ----------------------------------------------------------------------------------------
 
     def scan_file(self, path, fs, upper_bound=None):

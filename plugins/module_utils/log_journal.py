@@ -196,8 +196,8 @@ class JournalReader(object):
                           'to the systemd-journal group' % (source.name, stderr.splitlines()[0])
         elif proc.returncode != 0:
             fs['status'] = 'error'
-            fs['error'] = 'journalctl failed for %s (exit %s): %s' % (source.name, proc.returncode,
-                                                                     stderr or 'no message')
+            fs['error'] = 'journalctl failed for %s (exit %s): %s' % (
+                source.name, proc.returncode, stderr or 'no message')
         elif _PARTIAL in stderr:
             fs['warnings'].append('only part of the journal of %s could be read (%s): run the task with become, or '
                                   'add the user to the systemd-journal group' % (source.name, stderr.splitlines()[0]))

@@ -265,4 +265,3 @@ def _pure_literals(pattern, flags):
             return None
         out.append(bytes(bytearray(av for _op, av in alt)))
     return out
-

@@ -196,4 +196,3 @@ def _rotated_names(folder):
                 if rotated is not None:
                     out.setdefault(name[:at], []).append(rotated)
     return out
-

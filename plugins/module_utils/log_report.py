@@ -136,4 +136,3 @@ def histogram_table(histogram, names, lab):
     if skipped:
         out.append(u'  ' + lab['empty_buckets'].format(skipped))
     return out
-

@@ -29,7 +29,7 @@ import time
 from datetime import datetime, timedelta
 
 from ansible_collections.redfire.ops.plugins.module_utils.deadline import Deadline, DeadlineExceeded, NotRegularFile
-from ansible_collections.redfire.ops.plugins.module_utils.log_analyzer import (  # noqa: F401  (re-exported)
+from ansible_collections.redfire.ops.plugins.module_utils.log_analyzer import (  # noqa: F401  pylint: disable=unused-import
     BLOCK_SIZE, DEFAULT_MAX_LINE, DEFAULT_BUCKET, LEVELS, MAX_BUCKETS, MAX_MESSAGE, PARALLEL_MIN_BYTES, PROBE_SIZE, Analyzer,
     key_text, new_file_stats,
 )
@@ -42,7 +42,9 @@ from ansible_collections.redfire.ops.plugins.module_utils.log_readers import exp
 from ansible_collections.redfire.ops.plugins.module_utils.log_time import (  # noqa: F401  (re-exported)
     KEY_FORMAT, make_key_function, now_in, parse_window, to_log_tz, tz_from_name,
 )
-from ansible_collections.redfire.ops.plugins.module_utils.log_workers import MAX_AUTO_WORKERS, auto_workers  # noqa: F401
+from ansible_collections.redfire.ops.plugins.module_utils.log_workers import (  # noqa: F401  pylint: disable=unused-import
+    MAX_AUTO_WORKERS, auto_workers,
+)
 
 MAX_TIMEOUT = 86400
 MAX_ORDER_TOLERANCE = 7 * 86400
@@ -273,8 +275,7 @@ def _key_seconds(key):
 def level_counts(levels):
     """Error events per level, most severe first (then other names, then unknown)."""
     order = dict((name, i) for i, name in enumerate(LEVELS))
-    return dict(sorted(levels.items(), key=lambda kv: (order.get(kv[0], len(LEVELS) + (kv[0] == 'unknown')),
-                                                          kv[0])))
+    return dict(sorted(levels.items(), key=lambda kv: (order.get(kv[0], len(LEVELS) + (kv[0] == 'unknown')), kv[0])))
 
 
 def histogram_rows(an, since_key, until_key, bucket):

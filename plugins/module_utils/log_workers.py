@@ -53,6 +53,8 @@ def _child_error(exc):
     if isinstance(exc, OSError):
         return ChildOSError(exc.errno, exc.strerror, exc.filename)
     return '%s: %s' % (exc.__class__.__name__, exc)
+
+
 def _stop_child(pid):
     try:
         os.kill(pid, signal.SIGKILL)
@@ -85,7 +87,6 @@ def _child_result(pid, rfd):
     if isinstance(value, tuple):
         raise OSError(*value)
     raise RuntimeError('a log scan worker failed: %s' % value)
-
 
 
 def auto_workers():
