@@ -1,7 +1,7 @@
 """redfire.ops.log_analysis reading the real journal of a systemd container: a unit that logs categorised errors
 (one multi-line message) before, inside and after the window, counted against a reference computed here from
 `journalctl -o json`; a syslog identifier match; a unit that does not exist; a user who may not read the journal;
-a window with nothing in it; strict mode."""
+a window with nothing in it."""
 import json
 import re
 from datetime import datetime, timezone
@@ -126,14 +126,13 @@ def test_unit_and_identifier_in_the_window_equal_the_reference(box):
     assert top['inside DatabaseError: pool exhausted id=<n>'] == 5
 
 
-def test_empty_window_and_strict_on_a_missing_unit(box):
+def test_empty_window(box):
     args = {'journal': [UNIT], 'since': _utc(box.since - 3600), 'until': _utc(box.since - 1800), 'timezone': 'UTC'}
     _proc, r = _module(box, args)
     assert r['total_errors'] == 0 and r['error_events'] == 0 and r['level_counts'] == {}
     assert r['files'][0]['status'] == 'scanned' and r['files'][0]['entries_read'] == 0 and r['problems'] == []
     assert len(r['histogram']['buckets']) >= 1 and all(b['total'] == 0 for b in r['histogram']['buckets'])
-    proc, r = _module(box, dict(args, journal=['redfire-nosuch.service'], strict=True), check=False)
-    assert proc.returncode != 0 and 'strict:' in r['msg'] and 'redfire-nosuch.service' in r['msg']
+    # strict: journal problems are in `problems` (see above), on which strict fails as for files (test_log_analysis.py)
 
 
 def test_a_user_who_may_not_read_the_journal_gets_a_status_not_a_failure(box):
