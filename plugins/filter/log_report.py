@@ -39,6 +39,19 @@ def _check_result(res, i=None):
                 raise AnsibleFilterError('log_report: %s: top_messages[%d].%s must be a text, got %r'
                                          % (where, j, key, top.get(key)))
         _count(top.get('count'), '%s: top_messages[%d].count' % (where, j))
+    for name, count in (res.get('level_counts') or {}).items():
+        _count(count, '%s: level_counts.%s' % (where, name))
+    hist = res.get('histogram')
+    if hist is not None:
+        rows = hist.get('buckets') if isinstance(hist, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get('start'), str) and
+                                                 isinstance(r.get('counts'), dict) for r in rows):
+            raise AnsibleFilterError('log_report: %s: histogram must be a dict with buckets, a list of '
+                                     '{start, counts, total}, got %r' % (where, hist))
+        for j, row in enumerate(rows):
+            _count(row.get('total'), '%s: histogram.buckets[%d].total' % (where, j))
+            for name, count in row['counts'].items():
+                _count(count, '%s: histogram.buckets[%d].counts.%s' % (where, j, name))
     if res.get('window') is not None and not isinstance(res['window'], dict):
         raise AnsibleFilterError('log_report: %s: window must be a dict, got %r' % (where, res['window']))
     return res
@@ -46,8 +59,11 @@ def _check_result(res, i=None):
 
 def _merge(results):
     """Several results (e.g. one per host) as one: counts summed, details merged by time."""
-    merged = {'error_counts': {}, 'total_errors': 0, 'error_details': [], 'top_messages': [], 'files': []}
+    merged = {'error_counts': {}, 'total_errors': 0, 'error_details': [], 'top_messages': [], 'files': [],
+              'level_counts': {}}
     tops = {}
+    buckets = {}
+    bucket_seconds = set()
     for i, res in enumerate(results):
         _check_result(res, i)
         for name, count in res['error_counts'].items():
@@ -55,6 +71,16 @@ def _merge(results):
         merged['total_errors'] += res.get('total_errors', 0)
         merged['error_details'].extend(res.get('error_details') or [])
         merged['files'].extend(res.get('files') or [])
+        for name, count in (res.get('level_counts') or {}).items():
+            merged['level_counts'][name] = merged['level_counts'].get(name, 0) + count
+        hist = res.get('histogram') or {}
+        if hist.get('buckets'):
+            bucket_seconds.add(hist.get('bucket_seconds'))
+        for row in hist.get('buckets') or []:
+            cur = buckets.setdefault(row['start'], {'start': row['start'], 'counts': {}, 'total': 0})
+            for name, count in row['counts'].items():
+                cur['counts'][name] = cur['counts'].get(name, 0) + count
+            cur['total'] += row['total']
         for top in res.get('top_messages') or []:
             cur = tops.setdefault(top['message'], dict(top, count=0))
             cur['count'] += top['count']
@@ -63,6 +89,8 @@ def _merge(results):
         for key in ('window', 'generated_at'):
             merged.setdefault(key, res.get(key))
     merged['error_details'].sort(key=lambda d: (d.get('time') or '', d.get('file') or ''))
+    if len(bucket_seconds) == 1:  # hosts with different bucket sizes cannot share one table
+        merged['histogram'] = {'bucket_seconds': bucket_seconds.pop(), 'buckets': [buckets[k] for k in sorted(buckets)]}
     merged['top_messages'] = sorted(tops.values(), key=lambda t: (-t['count'], t['first_seen']))[:10]
     return merged
 

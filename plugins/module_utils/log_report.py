@@ -6,6 +6,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import unicodedata
+
 LABELS = {
     'zh': {
         'title': u'RedFire系统错误分析报告',
@@ -19,6 +21,11 @@ LABELS = {
         'details': u'详细错误信息',
         'top': u'高频错误消息',
         'files': u'文件问题',
+        'by_level': u'按级别统计',
+        'histogram': u'时间分布（每{0}）',
+        'bucket': u'时段',
+        'total_col': u'合计',
+        'empty_buckets': u'（{0}个无错误的时段未列出）',
     },
     'en': {
         'title': u'RedFire system error analysis report',
@@ -32,6 +39,11 @@ LABELS = {
         'details': u'Error details',
         'top': u'Top recurring messages',
         'files': u'File problems',
+        'by_level': u'Errors by level',
+        'histogram': u'Errors over time (per {0})',
+        'bucket': u'from',
+        'total_col': u'total',
+        'empty_buckets': u'({0} buckets without errors not shown)',
     },
 }
 
@@ -56,6 +68,13 @@ def render_report(result, language='zh', max_details=None):
     ]
     for name, count in (result.get('error_counts') or {}).items():
         lines.append(u'- %s: %s' % (name, lab['times'].format(count)))
+    levels = result.get('level_counts') or {}
+    if levels:
+        lines.append(u'')
+        lines.append(u'%s:' % lab['by_level'])
+        for name, count in levels.items():
+            lines.append(u'- %s: %s' % (name, lab['times'].format(count)))
+    lines.extend(histogram_table(result.get('histogram'), list((result.get('error_counts') or {}).keys()), lab))
     details = result.get('error_details') or []
     if max_details is not None:
         details = details[:max_details]
@@ -81,3 +100,39 @@ def render_report(result, language='zh', max_details=None):
             for msg in ([f['error']] if f.get('error') else []) + list(f.get('warnings') or []):
                 lines.append(u'- %s: %s' % (f.get('path'), msg))
     return u'\n'.join(lines) + u'\n'
+
+
+def _width(text):
+    """Columns a text takes in a terminal (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in ('W', 'F') else 1 for c in text)
+
+
+def _bucket_text(seconds):
+    for unit, size in (('d', 86400), ('h', 3600), ('m', 60)):
+        if seconds % size == 0:
+            return u'%d%s' % (seconds // size, unit)
+    return u'%ds' % seconds
+
+
+def histogram_table(histogram, names, lab):
+    """The histogram as a small text table: one row per bucket with errors (empty ones are counted in a note),
+    one column per category that has errors, and the row's total."""
+    if not isinstance(histogram, dict) or not histogram.get('buckets'):
+        return []
+    rows = [b for b in histogram['buckets'] if b.get('total')]
+    if not rows:
+        return []
+    names = [n for n in names if any((b.get('counts') or {}).get(n) for b in rows)]
+    header = [lab['bucket']] + names + [lab['total_col']]
+    table = [[b.get('start', u'')] + [u'%d' % (b.get('counts') or {}).get(n, 0) for n in names] + [u'%d' % b['total']]
+             for b in rows]
+    widths = [max(_width(r[i]) for r in [header] + table) for i in range(len(header))]
+    out = [u'', u'%s:' % lab['histogram'].format(_bucket_text(int(histogram.get('bucket_seconds') or 3600)))]
+    for r in [header] + table:
+        cells = [(c + u' ' * (w - _width(c))) if i == 0 else (u' ' * (w - _width(c)) + c)
+                 for i, (c, w) in enumerate(zip(r, widths))]
+        out.append(u'  ' + u'  '.join(cells))
+    skipped = len(histogram['buckets']) - len(rows)
+    if skipped:
+        out.append(u'  ' + lab['empty_buckets'].format(skipped))
+    return out

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: log_analysis
-short_description: Count and summarise errors in log files over a time window
+short_description: Count and summarise errors in log files and the systemd journal over a time window
 version_added: 0.1.0
 description:
   - Scans log files (plain or gzip, with their rotated siblings) and counts, per error category, the log events
@@ -34,6 +34,15 @@ description:
   - Only regular files are read (symlinks to them are followed); a FIFO, a device, a socket or a symlink to one
     gets C(status=error) with a message naming the path and what it is, since reading it would block or never
     end.
+  - O(journal) adds systemd journal sources (units and/or journal field matches), read for the same window with
+    the managed host's C(journalctl --since/--until -o json), streamed, within O(timeout); they get the same
+    categories, events (a multi-line MESSAGE is one event), details, top messages and report as files, and one
+    entry each in RV(files). Without journalctl, without permission to read the journal, or for a unit systemd
+    does not know, the source gets C(status=error) or C(status=missing) with a message; the task fails on it
+    only with O(strict=true).
+  - RV(level_counts) counts the error events by level (the level word after the timestamp in files, see
+    O(level_regex); the journal's PRIORITY), and RV(histogram) counts them per category per time bucket
+    (O(histogram_bucket)) over the window, so when errors started needs no second run. Both are in the report.
 author:
   - RedFire operations engineering (@redfire)
 extends_documentation_fragment:
@@ -43,10 +52,38 @@ options:
   paths:
     description:
       - Log files or glob patterns. Gzip files are recognised by their content, whatever their name.
+      - Required unless O(journal) is given.
     type: list
     elements: path
-    required: true
+    default: []
     aliases: [path]
+  journal:
+    description:
+      - Journal sources read with C(journalctl) for the same window, each one entry in RV(files).
+      - Each source is a unit (C(unit), as C(journalctl -u)), journal field matches (C(matches), as
+        C(journalctl FIELD=value); different fields must all match, several values of one field are
+        alternatives), or both. C(name) names the source in RV(files) and details (default derived from them).
+      - A text is short for a source with only that C(unit).
+      - The journal's time is converted to O(timezone); MESSAGE is matched against the categories line by line.
+    type: list
+    elements: raw
+    default: []
+  level_regex:
+    description:
+      - Regular expression finding the level word of a file's event in its first line (searched anywhere in the
+        line; its first group, or the whole match, is the word; case-insensitive).
+      - Default the conventional place, the word right after the timestamp (after fractions, a zone and an opening
+        bracket), for example C(2024-05-01 08:00:00,123 ERROR) or C(2024-05-01 08:00:00 [warn]).
+      - Words are mapped to the journal's level names (C(err) and C(error) to C(error), C(warn) to C(warning),
+        C(fatal) to C(critical), ...); an event without a level word counts as C(unknown).
+    type: str
+  histogram_bucket:
+    description:
+      - Size of the time buckets of RV(histogram), as seconds or a text such as C(15m), C(1h), C(1d) (from 1 minute
+        to 7 days). Buckets are aligned to the clock in O(timezone) (whole hours, midnight).
+      - Default one hour, widened automatically (6 hours, a day, a week) when the window would have more than 1000
+        buckets; an explicit size that gives more than 1000 buckets over the window is an error.
+    type: str
   include_rotated:
     description:
       - Also scan rotated siblings of each file (C(app.log.1), C(app.log.2.gz), C(app.log-20240501),
@@ -154,7 +191,8 @@ options:
     default: zh
   strict:
     description: Fail when any path is missing, unreadable, only partly readable (truncated gzip, cut by
-      O(timeout)), or has no line with a timestamp of the configured format.
+      O(timeout)), or has no line with a timestamp of the configured format; or when a journal source could not be
+      read (no journalctl, no permission, a unit systemd does not know).
     type: bool
     default: false
   timeout:
@@ -210,6 +248,18 @@ EXAMPLES = r'''
       system_error: SystemError|RuntimeError
       timeout: Timeout(Error)?|timed out
     max_details: 50
+
+- name: The journal of the backend unit and of a syslog identifier with the log files, 15-minute histogram
+  redfire.ops.log_analysis:
+    paths: /var/log/redfire/app.log
+    journal:
+      - unit: redfire-backend
+      - matches:
+          SYSLOG_IDENTIFIER: redfire-gateway
+        name: gateway
+    histogram_bucket: 15m
+    since: -6h
+  become: true
 
 - name: Fail the play when errors were found
   ansible.builtin.assert:
@@ -292,18 +342,67 @@ top_messages:
       description: Categories these events matched.
       type: list
       elements: str
+level_counts:
+  description:
+    - Error events in the window by level, most severe first (C(emergency), C(alert), C(critical), C(error),
+      C(warning), C(notice), C(info), C(debug), then other words, then C(unknown)). Each event counts once.
+    - Files give the level word (see O(level_regex)), the journal its PRIORITY.
+  returned: success
+  type: dict
+  sample: {error: 4, warning: 1, unknown: 1}
+histogram:
+  description:
+    - Category counts per time bucket over the window (every bucket of the window, empty ones included, oldest
+      first). The buckets of a category add up to its RV(error_counts).
+  returned: success
+  type: dict
+  contains:
+    bucket_seconds:
+      description: Size of a bucket in seconds.
+      type: int
+      sample: 3600
+    buckets:
+      description: One entry per bucket.
+      type: list
+      elements: dict
+      contains:
+        start:
+          description: Start of the bucket, in the log's time zone.
+          type: str
+          sample: "2024-05-01 08:00:00"
+        counts:
+          description: Count per category in the bucket (every category).
+          type: dict
+        total:
+          description: Sum of RV(histogram.buckets[].counts).
+          type: int
 files:
-  description: Per-file statistics, in scan order (rotated files oldest first).
+  description: Per-file statistics, in scan order (rotated files oldest first), then one entry per journal source.
   returned: always
   type: list
   elements: dict
   contains:
     path:
-      description: File path.
+      description: File path, or the name of a journal source.
       type: str
+    source:
+      description: C(journal) for a journal source (absent for files).
+      type: str
+    units:
+      description: Units of a journal source.
+      type: list
+      elements: str
+    matches:
+      description: Journal matches (C(FIELD=value)) of a journal source.
+      type: list
+      elements: str
+    entries_read:
+      description: Journal entries read for the window (journal sources).
+      type: int
     status:
-      description: C(scanned), C(skipped) (time range outside the window), C(missing), C(error) (unreadable, or
-        not a regular file) or C(timeout) (not reached before O(timeout)).
+      description: C(scanned), C(skipped) (time range outside the window), C(missing) (no such file; for the journal,
+        a unit systemd does not know and that has no entries), C(error) (unreadable, not a regular file; no
+        journalctl or no permission to read the journal) or C(timeout) (not reached before O(timeout)).
       type: str
     error:
       description: Why the file could not be read, or null.
@@ -388,7 +487,7 @@ stats:
   type: dict
   sample: {files_scanned: 2, files_skipped: 1, files_failed: 0, bytes_scanned: 1048576, lines_scanned: 10000,
            seconds: 0.02, mb_per_second: 52.4, prefilter: literal, workers: 2, message_groups_dropped: 0,
-           timed_out: false}
+           timed_out: false, journal_sources_scanned: 1, journal_entries_read: 1200}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -401,7 +500,10 @@ from ansible_collections.redfire.ops.plugins.module_utils.log_scan import (
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            paths=dict(type='list', elements='path', required=True, aliases=['path']),
+            paths=dict(type='list', elements='path', default=[], aliases=['path']),
+            journal=dict(type='list', elements='raw', default=[]),
+            level_regex=dict(type='str'),
+            histogram_bucket=dict(type='str'),
             include_rotated=dict(type='bool', default=True),
             hours=dict(type='float'),
             since=dict(type='str'),
@@ -441,7 +543,8 @@ def main():
             timestamp_format=p['timestamp_format'], json_time_field=p['json_time_field'],
             max_details=p['max_details'], max_context_lines=p['max_context_lines'], top_messages=p['top_messages'],
             include_rotated=p['include_rotated'], seek=p['seek'], order_tolerance=p['order_tolerance'],
-            max_line_bytes=p['max_line_bytes'], workers=p['workers'], timeout=p['timeout'],
+            max_line_bytes=p['max_line_bytes'], workers=p['workers'], timeout=p['timeout'], journal=p['journal'],
+            level_regex=p['level_regex'], histogram_bucket=p['histogram_bucket'],
         )
     except LogScanError as exc:
         module.fail_json(msg='%s: %s' % (exc.option, exc))
@@ -450,7 +553,7 @@ def main():
     readable = [f for f in files if f['status'] in ('scanned', 'skipped')]
     problems = [message for _path, message in file_problems(files)]
     result['problems'] = problems
-    if not readable:
+    if p['paths'] and not readable:  # journal sources alone fail only with strict (their status says why)
         module.fail_json(msg='paths: none of the paths could be read (%s); give existing, readable log files'
                          % '; '.join(f['error'] for f in files if f['error']), changed=False, files=files)
     if p['strict'] and problems:

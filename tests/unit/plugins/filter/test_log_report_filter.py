@@ -40,3 +40,18 @@ def test_bad_input(value, language, text):
     with pytest.raises(AnsibleFilterError) as err:
         log_report(value, language)
     assert text in str(err.value)
+
+
+def test_merged_levels_and_histogram(tmp_path):
+    a = _result(tmp_path, 'a.log', [b'2024-05-01 09:00:00 ERROR DatabaseError: pool id=1\n',
+                                    b'2024-05-01 09:30:00 WARN HTTPError 502\n'])
+    b = _result(tmp_path, 'b.log', [b'2024-05-01 08:30:00 ERROR DatabaseError: pool id=2\n'])
+    merged = log_report([a, b], 'en')
+    assert 'Errors by level:\n- error: 2\n- warning: 1\n' in merged
+    assert 'Errors over time (per 1h):\n  from                 database_error  api_error  total\n' \
+           '  2024-05-01 08:00:00               1          0      1\n' \
+           '  2024-05-01 09:00:00               1          1      2\n' in merged
+    broken = dict(a, histogram={'buckets': [{'start': '2024-05-01 08:00:00', 'counts': {'x': -1}, 'total': 0}]})
+    with pytest.raises(AnsibleFilterError) as err:
+        log_report(broken)
+    assert 'histogram.buckets[0].counts.x' in str(err.value)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ansible_collections.redfire.ops.plugins.module_utils import log_scan
+from ansible_collections.redfire.ops.plugins.module_utils import log_analyzer, log_probe, log_scan
 from ansible_collections.redfire.ops.plugins.module_utils.log_report import render_report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -244,7 +244,7 @@ def test_file_truncated_or_rotated_while_being_read(tmp_path, monkeypatch):
     data = _minutes_log(datetime(2024, 5, 1), 2000, every=1)
     expected = log_scan.analyze([_write(tmp_path / 'ref.log', data)], since='2024-05-01', until='2024-05-03',
                                 block_size=4096)
-    real = log_scan._range_blocks
+    real = log_analyzer.range_blocks
 
     def tamper(action):
         def blocks(fd, start, stop, size):
@@ -255,12 +255,12 @@ def test_file_truncated_or_rotated_while_being_read(tmp_path, monkeypatch):
         return blocks
 
     rot = _write(tmp_path / 'rot.log', data)
-    monkeypatch.setattr(log_scan, '_range_blocks', tamper(lambda: (os.rename(rot, rot + '.1'), _write(rot, b''))))
+    monkeypatch.setattr(log_analyzer, 'range_blocks', tamper(lambda: (os.rename(rot, rot + '.1'), _write(rot, b''))))
     res = log_scan.analyze([rot], since='2024-05-01', until='2024-05-03', block_size=4096, include_rotated=False)
     assert res['error_counts'] == expected['error_counts']  # the open file keeps being read after the rename
 
     trunc = _write(tmp_path / 'trunc.log', data)
-    monkeypatch.setattr(log_scan, '_range_blocks', tamper(lambda: os.truncate(trunc, 100)))
+    monkeypatch.setattr(log_analyzer, 'range_blocks', tamper(lambda: os.truncate(trunc, 100)))
     res = log_scan.analyze([trunc], since='2024-05-01', until='2024-05-03', block_size=4096, include_rotated=False)
     assert res['files'][0]['status'] == 'scanned'
     assert 0 < res['total_errors'] < expected['total_errors']
@@ -361,7 +361,8 @@ def test_report_in_chinese_and_english(tmp_path):
 
 
 def test_core_has_no_ansible_imports():
-    for name in ('log_scan', 'log_time', 'log_report'):
+    for name in ('log_scan', 'log_time', 'log_report', 'log_patterns', 'log_readers', 'log_probe', 'log_analyzer',
+                 'log_workers'):
         path = os.path.join(ROOT, 'plugins', 'module_utils', name + '.py')
         with open(path) as f:
             text = f.read()
@@ -388,7 +389,7 @@ def test_live_log_growing_during_the_scan_keeps_the_seek(tmp_path, monkeypatch):
     start = datetime(2024, 5, 1)
     data = _minutes_log(start, 3000)
     log = _write(tmp_path / 'app.log', data)
-    real = log_scan._range_blocks
+    real = log_analyzer.range_blocks
 
     def blocks(fd, start, stop, size):
         for i, block in enumerate(real(fd, start, stop, size)):
@@ -396,7 +397,7 @@ def test_live_log_growing_during_the_scan_keeps_the_seek(tmp_path, monkeypatch):
                 with open(log, 'ab') as out:  # a writer appends, hours later, while we read
                     out.write(b'2024-05-03 06:00:00 ERROR RuntimeError: appended while scanning\n')
             yield block
-    monkeypatch.setattr(log_scan, '_range_blocks', blocks)
+    monkeypatch.setattr(log_analyzer, 'range_blocks', blocks)
     res = log_scan.analyze([log], since='2024-05-03 01:00:00', until='2024-05-03 07:00:00', probe_size=4096,
                            block_size=16384, include_rotated=False)
     fs = res['files'][0]
@@ -420,24 +421,6 @@ def test_classifier_only_where_one_literal_per_needle_position(tmp_path):
     assert _analyze([log], categories=separate)['error_counts'] == {'a': 1, 'b': 1}
 
 
-def _square_or_fail(x):
-    if x == 3:
-        raise OSError(13, 'Permission denied', '/var/log/x')
-    return x * x
-
-
-def test_workers_return_in_order_and_report_errors(monkeypatch):
-    assert log_scan._in_parallel(_square_or_fail, [(1,), (2,), (4,)]) == [1, 4, 16]
-    with pytest.raises(OSError) as err:
-        log_scan._in_parallel(_square_or_fail, [(1,), (3,), (4,)])
-    assert err.value.errno == 13 and err.value.filename == '/var/log/x'
-
-    def no_fork():
-        raise OSError(11, 'Resource temporarily unavailable')
-    monkeypatch.setattr(log_scan.os, 'fork', no_fork)  # no process to spare: the shares run here
-    assert log_scan._in_parallel(_square_or_fail, [(1,), (2,), (5,)]) == [1, 4, 25]
-
-
 def test_parallel_scan_of_a_large_file_equals_the_sequential_one(tmp_path):
     """Several ranges, events whose traces cross the split points, details with line numbers, groups."""
     body = []
@@ -450,28 +433,10 @@ def test_parallel_scan_of_a_large_file_equals_the_sequential_one(tmp_path):
     one = _analyze([log], workers=1, parallel_min_bytes=0, max_details=50, block_size=4096)
     four = _analyze([log], workers=4, parallel_min_bytes=0, max_details=50, block_size=4096)
     assert four['files'][0]['workers'] == 4 and one['files'][0]['workers'] == 1
-    for key in ('error_counts', 'error_events', 'error_details', 'top_messages'):
+    for key in ('error_counts', 'error_events', 'error_details', 'top_messages', 'level_counts', 'histogram'):
         assert four[key] == one[key], key
     assert one['error_counts']['system_error'] > 0 and one['error_details'][-1]['line'] > 100
     assert _analyze([log], workers=4)['files'][0]['workers'] == 1  # small files stay in one process
-
-
-def test_gzip_reader_thread_passes_errors_and_stops_early():
-    def failing():
-        yield b'one\n'
-        raise OSError(5, 'Input/output error')
-    with log_scan._Ahead(failing()) as blocks:
-        it = iter(blocks)
-        assert next(it) == b'one\n'
-        with pytest.raises(OSError):
-            next(it)
-
-    def endless():
-        while True:
-            yield b'x\n'
-    with log_scan._Ahead(endless(), depth=2) as blocks:
-        assert next(iter(blocks)) == b'x\n'
-    assert not blocks._thread.is_alive()
 
 
 FIRST_TIME_CASES = [
@@ -497,7 +462,7 @@ def test_first_time_is_the_first_line_whose_timestamp_is_valid(tmp_path, gz, sty
     assert fs['first_time'] == '2024-05-01 11:00:00' and res['total_errors'] == 1, fs
     ts_regex, keyf = log_scan.make_key_function(style.get('timestamp_regex'), style.get('timestamp_format'))
     an = log_scan.Analyzer(log_scan.Matcher(log_scan.DEFAULT_CATEGORIES), keyf, ts_regex, None, None)
-    assert log_scan._first_key_of(an, str(path)) == b'2024-05-01 11:00:00'
+    assert log_probe.first_key_of(an, str(path)) == b'2024-05-01 11:00:00'
 
 
 def test_a_file_without_any_timestamp_says_so(tmp_path):
