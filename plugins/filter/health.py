@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.redfire.ops.plugins.module_utils import check_result
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks as core
 from ansible_collections.redfire.ops.plugins.module_utils.filter_input import guarded, is_number
 
@@ -38,9 +39,9 @@ def _checks(checks, filter_name, needs=()):
         if missing:
             raise AnsibleFilterError('%s: item %d (%s) is not a health check result: it has no %s'
                                      % (filter_name, i, c['name'], ', '.join(missing)))
-        if not isinstance(c['status'], str) or c['status'] not in core.STATUSES:
+        if not isinstance(c['status'], str) or c['status'] not in check_result.STATUSES:
             raise AnsibleFilterError('%s: item %d (%s): status must be one of %s, got %r'
-                                     % (filter_name, i, c['name'], ', '.join(core.STATUSES), c['status']))
+                                     % (filter_name, i, c['name'], ', '.join(check_result.STATUSES), c['status']))
         for key in ('value', 'warning', 'critical'):
             val = c.get(key)
             if val is not None and not isinstance(val, str) and not is_number(val):
@@ -63,7 +64,7 @@ def health_table(checks, only_problems=False):
     rows = list(_checks(checks, 'health_table'))
     if only_problems:
         rows = [c for c in rows if c['status'] != 'ok']
-    rows.sort(key=lambda c: (-core.SEVERITY.get(c['status'], 2), c['name']))
+    rows = check_result.worst_first(rows)
     table = [[c.upper() for c in _COLUMNS]] + [[_cell(c, k) for k in _COLUMNS] for c in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(_COLUMNS) - 1)]
     lines = []
@@ -82,7 +83,7 @@ def health_textfile(checks, timestamp=None):
                 raise ValueError(timestamp)
         except (TypeError, ValueError):
             raise AnsibleFilterError('health_textfile: timestamp must be a number of seconds, got %r' % (timestamp,))
-    return core.render_textfile(core.worst(c['status'] for c in rows), rows, timestamp)
+    return core.render_textfile(check_result.worst(c['status'] for c in rows), rows, timestamp)
 
 
 class FilterModule(object):

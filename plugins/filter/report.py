@@ -12,6 +12,7 @@ import html
 import json
 import re
 
+from ansible_collections.redfire.ops.plugins.module_utils import check_result
 from ansible_collections.redfire.ops.plugins.module_utils.filter_input import guarded
 from ansible_collections.redfire.ops.plugins.module_utils.url_secrets import mask_url
 
@@ -20,8 +21,9 @@ try:
 except ImportError:  # pragma: no cover - only without Ansible
     AnsibleFilterError = ValueError
 
-STATUSES = ('ok', 'warning', 'unknown', 'critical')
-SEVERITY = {'ok': 0, 'warning': 1, 'unknown': 2, 'critical': 3}
+# Statuses in severity order (the order of the counts in reports) and their ranks: check_result owns both.
+STATUSES = check_result.BY_SEVERITY
+SEVERITY = check_result.SEVERITY
 COLORS = {'ok': '#1e7e34', 'warning': '#b8860b', 'unknown': '#6c757d', 'critical': '#c82333'}
 REDACTED = '********'
 SECRET_KEY = re.compile(r'(pass(word|wd)?|secret|token|api_?key|private_?key|credential|auth)', re.I)
@@ -58,15 +60,7 @@ def _status_label(status, t):
     return t.get(status + '_s', t.get(status, status))
 
 
-def worst(statuses):
-    """Worst of Nagios statuses: ok < warning < unknown < critical; empty is ok."""
-    result = 'ok'
-    for status in statuses:
-        if status not in SEVERITY:
-            status = 'unknown'
-        if SEVERITY[status] > SEVERITY[result]:
-            result = status
-    return result
+worst = check_result.worst
 
 
 def _redact(value, secrets, urls=False):
@@ -127,11 +121,9 @@ def _host_checks(name, value):
         if not isinstance(check, dict) or 'name' not in check or 'status' not in check:
             raise AnsibleFilterError('checklist_report: check %d of host %s needs at least name and status' % (i, name))
         row = dict(check)
-        if row['status'] not in SEVERITY:
-            row['status'] = 'unknown'
+        row['status'] = check_result.normalize_status(row['status'])
         checks.append(row)
-    checks.sort(key=lambda c: (-SEVERITY[c['status']], str(c['name'])))
-    return checks
+    return check_result.worst_first(checks)
 
 
 def checklist_report(results, kind, language='zh', title=None, generated_at=None, timeline=None, actions=None,

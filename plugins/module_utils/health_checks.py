@@ -30,6 +30,7 @@ import subprocess
 import threading
 import time
 
+from ansible_collections.redfire.ops.plugins.module_utils import check_result
 from ansible_collections.redfire.ops.plugins.module_utils.child_process import start_child
 from ansible_collections.redfire.ops.plugins.module_utils.deadline import DeadlineExceeded, bounded_search
 from ansible_collections.redfire.ops.plugins.module_utils.url_secrets import mask_secrets, mask_url
@@ -39,11 +40,13 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported by this collection
     from urlparse import urlsplit  # type: ignore
 
-STATUSES = ('ok', 'warning', 'critical', 'unknown')
-STATUS_CODE = {'ok': 0, 'warning': 1, 'critical': 2, 'unknown': 3}
-# Severity used to pick the overall status: a check that could not be evaluated is worse
-# than a warning but better than a known critical.
-SEVERITY = {'ok': 0, 'warning': 1, 'unknown': 2, 'critical': 3}
+# The result record, the statuses, their severity and worst-of live in check_result (re-exported here
+# for callers of this module).
+STATUSES = check_result.STATUSES
+STATUS_CODE = check_result.STATUS_CODE
+SEVERITY = check_result.SEVERITY
+worst = check_result.worst
+status_of = check_result.status_of
 
 SYSTEM_CHECKS = ('cpu', 'load', 'memory', 'swap', 'disk')
 CONFIGURED_CHECKS = ('network', 'services', 'processes', 'ports', 'http', 'postgresql', 'redis', 'logs')
@@ -101,49 +104,10 @@ class ConfigError(Exception):
     """Bad input; ``str(exc)`` names the option and says what to change."""
 
 
-def status_of(value, warning=None, critical=None, lower_is_worse=False):
-    """Nagios status of ``value`` against thresholds.
-
-    Higher is worse by default (``value > critical`` is critical, ``value > warning`` is
-    warning, as the guide's ``cpu_percent > 80``); with ``lower_is_worse`` the comparison
-    flips (``days_left < critical``). ``None`` is unknown.
-    """
-    if value is None:
-        return 'unknown'
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return 'unknown'
-    if math.isnan(value):
-        return 'unknown'
-    if lower_is_worse:
-        if critical is not None and value < float(critical):
-            return 'critical'
-        if warning is not None and value < float(warning):
-            return 'warning'
-        return 'ok'
-    if critical is not None and value > float(critical):
-        return 'critical'
-    if warning is not None and value > float(warning):
-        return 'warning'
-    return 'ok'
-
-
-def worst(statuses):
-    """Overall status: critical > unknown > warning > ok; empty is ok."""
-    result = 'ok'
-    for s in statuses:
-        if SEVERITY.get(s, 2) > SEVERITY[result]:
-            result = s if s in SEVERITY else 'unknown'
-    return result
-
-
-def result(name, kind, status, value=None, unit='', warning=None, critical=None, message='', duration=0.0):
-    return {
-        'name': name, 'kind': kind, 'status': status, 'value': value, 'unit': unit,
-        'warning': warning, 'critical': critical, 'message': message,
-        'duration_ms': round(duration * 1000.0, 3),
-    }
+def result(name, kind, status, value=None, unit='', warning=None, critical=None, message='', duration=0.0, reason=None):
+    """A check result (check_result's record) with its duration."""
+    return check_result.result(name, kind, status, value, unit, warning, critical, message,
+                               reason=reason, duration=duration or 0.0)
 
 
 def _fmt(value):
@@ -375,6 +339,21 @@ def service_status(unit, props):
     return 'critical', 'unit %s %s (%s)' % (unit, active or 'unknown', sub)
 
 
+def service_reason(props):
+    """Machine-readable reason of a unit's status (runbooks decide on it, never on the message)."""
+    load = props.get('LoadState', '')
+    active = props.get('ActiveState', '')
+    if load == 'not-found':
+        return 'unit_not_found'
+    if load in ('error', 'bad-setting', 'masked'):
+        return 'unit_%s' % load.replace('-', '_')
+    if active == 'active':
+        return 'active'
+    if active in ('activating', 'reloading', 'deactivating'):
+        return 'unit_%s' % active
+    return 'unit_%s' % (active or 'unknown')
+
+
 def check_services(units, timeout, systemctl='systemctl'):
     """All units in one ``systemctl show`` call."""
     start = time.monotonic()
@@ -393,17 +372,18 @@ def check_services(units, timeout, systemctl='systemctl'):
         else:
             reason = (proc.stderr.strip() or proc.stdout.strip() or 'exit %d' % proc.returncode).splitlines()[0]
         return [result('service:%s' % u, 'service', 'unknown', None, '', None, None,
-                       'systemctl show failed: %s' % reason, duration) for u in units]
+                       'systemctl show failed: %s' % reason, duration, reason='systemctl_failed') for u in units]
     parsed = parse_systemctl_show(proc.stdout, units)
     out = []
     for unit in units:
         props = parsed.get(unit)
         if props is None:
             out.append(result('service:%s' % unit, 'service', 'unknown', None, '', None, None,
-                              'no state for unit %s in systemctl output' % unit, duration))
+                              'no state for unit %s in systemctl output' % unit, duration, reason='no_state'))
             continue
         st, msg = service_status(unit, props)
-        out.append(result('service:%s' % unit, 'service', st, 1 if st == 'ok' else 0, '', None, None, msg, duration))
+        out.append(result('service:%s' % unit, 'service', st, 1 if st == 'ok' else 0, '', None, None, msg, duration,
+                          reason=service_reason(props)))
     return out
 
 

@@ -484,6 +484,14 @@ checks:
       description: 'What was found, with the reason for a non-ok status.'
       type: str
       returned: always
+    reason:
+      description:
+        - 'Machine-readable reason of the status, for playbooks to decide on (never parse C(message)); null where a check
+          gives none. Service checks give C(active), C(unit_not_found), C(unit_masked), C(unit_error), C(unit_bad_setting),
+          C(unit_activating), C(unit_reloading), C(unit_deactivating), C(unit_inactive), C(unit_failed), C(no_state) or
+          C(systemctl_failed).'
+      type: str
+      returned: always
     duration_ms:
       description: 'Time the check took.'
       type: float
