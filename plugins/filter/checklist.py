@@ -36,15 +36,15 @@ def not_checked(reason, message):
     return {'not_checked': {'reason': reason, 'message': message}}
 
 
-def checklist_host_result(value, step='health_check'):
+def checklist_host_result(value, step='health_check', _filter='checklist_host_result'):
     """One host's result, the same shape in every checklist: {checks: [...]} or {not_checked: {reason, message}}.
     ``value`` is a list of checks, or a registered module result (unreachable or failed results become
     not_checked, naming ``step``)."""
     if isinstance(value, (list, tuple)):
         return {'checks': list(value)}
     if not isinstance(value, dict):
-        raise AnsibleFilterError('checklist_host_result: input must be a list of checks or a registered result, got %s'
-                                 % type(value).__name__)
+        raise AnsibleFilterError('%s: a result must be a list of checks or a registered result, got %s'
+                                 % (_filter, type(value).__name__))
     if 'not_checked' in value:
         return value
     if value.get('unreachable'):
@@ -66,10 +66,11 @@ def checklist_results(values, hosts, kind='daily_check', extra=None):
     missing = NOT_DIAGNOSED if kind == 'incident_response' else NOT_REACHED
     out = {}
     for host, value in zip(hosts, values):
-        out[str(host)] = not_checked('not_reached', missing) if value in (None, '') else checklist_host_result(value)
+        out[str(host)] = not_checked('not_reached', missing) if value in (None, '') \
+            else checklist_host_result(value, _filter='checklist_results')
     for name, checks in (extra or {}).items():
         if checks:
-            out[str(name)] = checklist_host_result(checks)
+            out[str(name)] = checklist_host_result(checks, _filter='checklist_results')
     return out
 
 
@@ -80,8 +81,8 @@ def checklist_report_inputs(results, kind, incidents=None, level=1, confirm=Fals
     out = {'timeline': [], 'actions': [], 'notes': [], 'extra': {}}
     if kind == 'incident_response':
         incidents = [i for i in incidents or [] if isinstance(i, dict)]
-        timeline = [e for i in incidents for e in i.get('timeline') or []] + [checklist_event('controller',
-                                                                                               'report written')]
+        timeline = [e for i in incidents for e in i.get('timeline') or []]
+        timeline.append(checklist_event('controller', 'report written'))
         out['timeline'] = sorted(timeline, key=lambda e: str(e.get('time', '')) if isinstance(e, dict) else '')
         out['actions'] = [a for i in incidents for a in i.get('actions') or []]
         out['notes'] = incident_summary(results, level, confirm, [f for i in incidents for f in i.get('findings') or []])

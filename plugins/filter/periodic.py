@@ -11,6 +11,7 @@ __metaclass__ = type
 import re
 import time
 
+from ansible_collections.redfire.ops.plugins.module_utils import check_result
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks as core
 from ansible_collections.redfire.ops.plugins.module_utils.filter_input import guarded, is_number
 
@@ -45,11 +46,11 @@ def _number(option, value, filter_name):
     return number
 
 
-def _check(name, kind, status, value=None, unit='', warning=None, critical=None, message='', **fields):
-    out = {'name': name, 'kind': kind, 'status': status, 'value': value, 'unit': unit, 'warning': warning,
-           'critical': critical, 'message': message}
-    out.update(fields)
-    return out
+def _check(name, kind, status, value=None, unit='', warning=None, critical=None, message='', reason=None, **details):
+    """A check of the collection's one result model (module_utils/check_result); extras go to details."""
+    details = dict((k, v) for k, v in details.items() if v is not None)
+    return check_result.result(name, kind, status, value, unit, warning, critical, message, reason=reason,
+                               details=details or None)
 
 
 def _command_failed(registered):
@@ -64,7 +65,7 @@ def log_errors_check(analysis, window_hours, warning=0, critical=100):
     analysis = analysis or {}
     errors = int(analysis.get('total_errors') or 0)
     problems = list(analysis.get('problems') or [])
-    status = core.status_of(errors, warning, critical)
+    status = check_result.status_of(errors, warning, critical)
     if status != 'critical' and problems:
         status = 'unknown'
     by_category = ', '.join('%s=%s' % (name, count) for name, count in (analysis.get('error_counts') or {}).items()
@@ -87,7 +88,7 @@ def security_updates_check(apt, warning=0, critical=20):
     message = '%d security updates pending of %d upgrades' % (len(security), len(upgrades))
     if security:
         message += ': ' + ', '.join(line.split()[0] for line in security)
-    return _check('security_updates', 'security', core.status_of(len(security), warning, critical), len(security),
+    return _check('security_updates', 'security', check_result.status_of(len(security), warning, critical), len(security),
                   '', warning, critical, message)
 
 
@@ -140,7 +141,7 @@ def backup_check(files, dirs, now=None, age_warning_h=26, age_critical_h=50, min
     age_h = round((now - float(newest['mtime'])) / 3600.0, 1)
     size_mb = float(newest.get('size') or 0) / MB
     small = size_mb < float(min_size_mb)
-    status = 'critical' if small else core.status_of(age_h, age_warning_h, age_critical_h)
+    status = 'critical' if small else check_result.status_of(age_h, age_warning_h, age_critical_h)
     message = 'newest backup %s, %s h old, %s MB' % (newest.get('path'), _fmt(age_h), _fmt(round(size_mb, 2)))
     if small:
         message += ' < minimum %s MB' % _fmt(min_size_mb)
@@ -165,7 +166,7 @@ def periodic_host_checks(collected, settings=None):
         audit = None  # the host_audit task did not run (checklist_periodic_host_audit false)
     if audit is not None and not isinstance(audit, dict):
         raise AnsibleFilterError('periodic_host_checks: audit must be the registered result of redfire.ops.host_audit')
-    if ((collected.get('logs') or {}).get('files') or []):
+    if (collected.get('logs') or {}).get('files'):
         checks.append(log_errors_check(collected.get('log_analysis'), window,
                                        _number('log_errors_warning', s.get('log_errors_warning', 0), name),
                                        _number('log_errors_critical', s.get('log_errors_critical', 100), name)))
@@ -189,7 +190,8 @@ def periodic_host_checks(collected, settings=None):
 
 def periodic_backup_sources(dirs, patterns=None, age_warning_h=26, age_critical_h=50, min_size_mb=1):
     """redfire.ops.host_audit backup_sources of type files, one per backup directory, with the periodic check's
-    age and size thresholds (the directories of checklist_periodic_backup_dirs)."""
+    age and size thresholds (the directories of checklist_periodic_backup_dirs), named by the path
+    (/var/backups/redfire: var_backups_redfire)."""
     if not isinstance(dirs, (list, tuple)):
         raise AnsibleFilterError('periodic_backup_sources: the backup directories must be a list, got %s'
                                  % type(dirs).__name__)
@@ -197,7 +199,7 @@ def periodic_backup_sources(dirs, patterns=None, age_warning_h=26, age_critical_
     warning = _number('age_warning_h', age_warning_h, name)
     critical = _number('age_critical_h', age_critical_h, name)
     min_bytes = _number('min_size_mb', min_size_mb, name) * MB
-    return [{'name': str(d), 'type': 'files', 'path': str(d), 'patterns': list(patterns or ['*']),
+    return [{'name': re.sub(r'[^A-Za-z0-9_.:-]+', '_', str(d).strip('/')) or 'root', 'type': 'files', 'path': str(d), 'patterns': list(patterns or ['*']),
              'warning_age_hours': warning, 'critical_age_hours': critical, 'min_size_bytes': min_bytes}
             for d in dirs]
 
@@ -287,7 +289,7 @@ def prometheus_checks(answers, queries, window_hours):
         for s in current:
             value = float(s['value'][1])
             series = (s.get('metric') or {}).get(label, '')
-            status = core.status_of(value, warning, critical, lower_is_worse=lower)
+            status = check_result.status_of(value, warning, critical, lower_is_worse=lower)
             prior = before.get(series)
             change = _change(value, prior)
             message = '%s%s over %d h: %s%s' % (name, (' ' + series) if series else '', int(hours), _fmt(value), unit)
@@ -302,8 +304,8 @@ def prometheus_checks(answers, queries, window_hours):
                 if change is not None:
                     message += ' (%+.1f%%)' % change
                     worse = -change if lower else change
-                    change_status = core.status_of(worse, q.get('change_warning'), q.get('change_critical'))
-                    if core.SEVERITY[change_status] > core.SEVERITY[status]:
+                    change_status = check_result.status_of(worse, q.get('change_warning'), q.get('change_critical'))
+                    if check_result.severity(change_status) > check_result.severity(status):
                         status = change_status
             checks.append(_check(name + ((':' + series) if series else ''), 'prometheus', status, round(value, 4),
                                  unit, warning, critical, message, previous=None if prior is None else round(prior, 4),

@@ -300,7 +300,14 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     sick.exec("touch -d '3 days ago' /var/backups/redfire/db.dump")
     # a syslog-style log on the faulty host: the default timestamp format finds nothing in it
     sick.exec("echo \"$(date '+%b %e %H:%M:%S') host app: ERROR DatabaseError: refused\" > /var/log/redfire/syslog.log")
+    # security faults on the faulty host, for redfire.ops.host_audit: root login allowed in an Include file of
+    # sshd_config (sshd -T reads it; the running sshd is not reloaded), a listener on 0.0.0.0:8999 not allowed
+    sick.exec("printf 'PermitRootLogin yes\\n' > /etc/ssh/sshd_config.d/50-redfire-it.conf && "
+              "systemd-run --unit redfire-it-listener python3 -m http.server 8999 --bind 0.0.0.0 >/dev/null 2>&1 && "
+              "for i in $(seq 50); do ss -H -l -t -n | grep -q ':8999 ' && exit 0; sleep 0.2; done; exit 1")
     variables = json.dumps({
+        # the lab image's APT sources have no security suite: security_updates would be unknown on every host
+        "redfire_periodic_audit_checks": ["sshd", "accounts", "listeners", "backups"],
         "redfire_report_dir": str(tmp_path), "redfire_report_language": "en",
         "redfire_prometheus_url": monitoring["prometheus"], "redfire_alertmanager_url": monitoring["alertmanager"],
         "redfire_periodic_alert_receiver_check_url": monitoring["hook"].url + "/received",
@@ -322,15 +329,25 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     assert list(tmp_path.iterdir()) == [] and monitoring["hook"].received() == []  # no report, no test alert
 
     proc = playbook(inventory, "periodic_check.yml", "-f", "3", "-e", variables)
+    sick.exec("rm -f /etc/ssh/sshd_config.d/50-redfire-it.conf; systemctl stop redfire-it-listener", check=False)
     assert proc.returncode == 0, proc.stdout[-6000:]
     report = json.loads(newest(tmp_path, "periodic_check", "json").read_text(encoding="utf-8"))
     by_host = {h["name"]: {c["name"]: c for c in h["checks"]} for h in report["hosts"]}
     assert set(by_host) == {h.name for h in hosts} | {"monitoring"}
+    backup = "backup_age:var_backups_redfire"
     for host in (hosts[0], hosts[2]):
         checks = by_host[host.name]
-        assert checks["backup"]["status"] == "ok" and checks["log_errors"]["status"] == "ok", checks
-        assert {"security_updates", "listening_ports", "ssh_settings"} <= set(checks)
-    assert by_host[sick.name]["backup"]["status"] == "critical" and by_host[sick.name]["backup"]["value"] >= 71
+        assert checks[backup]["status"] == "ok" and checks["log_errors"]["status"] == "ok", checks
+        assert checks["sshd:permit_root_login"]["status"] == "ok" and checks["listeners"]["status"] == "ok", checks
+        assert {"accounts:uid0", "sshd:password_authentication"} <= set(checks)
+    sick_checks = by_host[sick.name]
+    assert sick_checks[backup]["status"] == "critical" and sick_checks[backup]["value"] >= 71, sick_checks[backup]
+    root_login = sick_checks["sshd:permit_root_login"]
+    assert (root_login["status"], root_login["reason"]) == ("critical", "root_login_allowed"), root_login
+    assert "/etc/ssh/sshd_config.d/50-redfire-it.conf" in root_login["message"], root_login
+    listeners = sick_checks["listeners"]
+    assert (listeners["status"], listeners["reason"]) == ("critical", "unexpected_listener"), listeners
+    assert "8999" in listeners["message"] and "python3" in listeners["message"], listeners
     # errors above warning 0 (not above critical 100), but syslog.log has no timestamp of the format: unknown
     sick_errors = by_host[sick.name]["log_errors"]
     assert sick_errors["status"] == "unknown" and 2 <= sick_errors["value"] <= 4, sick_errors
@@ -342,7 +359,7 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     cpu = [c for name, c in mon.items() if name.startswith("cpu_peak:")]
     assert len(cpu) == 1 and cpu[0]["status"] == "ok" and 0 <= cpu[0]["value"] <= 100
     # this window against the previous one: Prometheus started minutes ago, so there is no previous hour
-    assert cpu[0]["message"].endswith("; no data for the previous 1 h") and cpu[0]["previous"] is None, cpu
+    assert cpu[0]["message"].endswith("; no data for the previous 1 h") and "previous" not in (cpu[0].get("details") or {}), cpu
     assert [c for name, c in mon.items() if name.startswith("memory_peak:")][0]["value"] > 0
     assert mon["latency_p95"]["status"] == "unknown" and "no data" in mon["latency_p95"]["message"]
     assert mon["alerting_test"]["status"] == "ok", mon["alerting_test"]

@@ -73,7 +73,7 @@ def test_incident_report_inputs():
     results = {'h1': {'checks': [OK]}, 'h2': {'checks': [OK, DOWN]},
                'h3': {'not_checked': {'reason': 'unreachable', 'message': 'unreachable: x'}}}
     incidents = [{'timeline': [{'time': '2026-12-02T04:00:02Z', 'host': 'h2', 'event': 'b'}], 'actions': [],
-                  'findings': ['top memory: 1 root'] },
+                  'findings': ['top memory: 1 root']},
                  {'timeline': [{'time': '2026-12-02T04:00:01Z', 'host': 'h1', 'event': 'a'}],
                   'actions': ['h1: restarted x'], 'findings': []}, None]
     inputs = F['checklist_report_inputs'](results, 'incident_response', incidents, level=2, confirm=True)

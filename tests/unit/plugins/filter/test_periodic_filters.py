@@ -21,7 +21,7 @@ SS_OUT = ("LISTEN 0      128          0.0.0.0:22        0.0.0.0:*\n"
 def collected(**over):
     base = {'window_hours': 168, 'logs': {'files': [{'path': '/var/log/redfire/app.log'}]},
             'log_analysis': {'total_errors': 0, 'error_counts': {}, 'problems': []},
-            'apt': {'rc': 0, 'stdout_lines': []}, 'ss': {'rc': 0, 'stdout': SS_OUT.split('\n')[0] + '\n'},
+            'apt': {'rc': 0, 'stdout_lines': []}, 'ss': {'rc': 0, 'stdout': SS_OUT.split('\n', maxsplit=1)[0] + '\n'},
             'sshd_exists': True, 'sshd_text': 'PermitRootLogin no\nPasswordAuthentication no\n',
             'backup_dirs': ['/var/backups/redfire'],
             'backups': {'files': [{'path': '/var/backups/redfire/db.dump', 'mtime': NOW - 2 * HOUR, 'size': 2 * 1048576}]},
@@ -145,11 +145,11 @@ def test_latency_against_the_previous_window(now, before, status, text):
                answer(requests[1], *([({'endpoint': '/api'}, before)] if before is not None else []))]
     (check,) = F['prometheus_checks'](answers, QUERIES[:1], 168)
     assert check['name'] == 'latency_p95:/api' and check['status'] == status and text in check['message'], check
-    assert check['previous'] == before
+    assert (check.get('details') or {}).get('previous') == before
 
 
-@pytest.mark.parametrize('now, before, status', [(10.0, 9.0, 'ok'), (6.0, 10.0, 'warning'), (3.0, 10.0, 'critical'),
-                                                  (20.0, 10.0, 'ok')])
+@pytest.mark.parametrize('now, before, status', [
+    (10.0, 9.0, 'ok'), (6.0, 10.0, 'warning'), (3.0, 10.0, 'critical'), (20.0, 10.0, 'ok')])
 def test_throughput_falling_is_worse(now, before, status):
     requests = F['prometheus_requests'](QUERIES[1:], 168)
     answers = [answer(requests[0], ({'job': 'redfire'}, now)), answer(requests[1], ({'job': 'redfire'}, before))]
@@ -196,3 +196,21 @@ def test_alert_series_and_held():
     with pytest.raises(AnsibleFilterError, match='alert_test_textfile: the alert id'):
         F['alert_test_textfile']('x"} 1\nevil')
     assert F['alert_held']([{'labels': {'redfire_test_id': 'A'}}], 'A') and not F['alert_held']([], 'A')
+
+
+def test_backup_sources_from_directories():
+    (source,) = F['periodic_backup_sources'](['/var/backups/redfire/'], ['*.dump'], 26, 50, 2)
+    assert source == {'name': 'var_backups_redfire', 'type': 'files', 'path': '/var/backups/redfire/',
+                      'patterns': ['*.dump'], 'warning_age_hours': 26.0, 'critical_age_hours': 50.0,
+                      'min_size_bytes': 2 * 1048576.0}
+    with pytest.raises(AnsibleFilterError, match='periodic_backup_sources: age_warning_h must be a number'):
+        F['periodic_backup_sources'](['/b'], None, 'x')
+
+
+def test_host_audit_checks_replace_the_simple_ones():
+    audit = {'checks': [{'name': 'sshd:permit_root_login', 'kind': 'sshd', 'status': 'critical',
+                         'reason': 'root_login_allowed', 'message': 'PermitRootLogin yes'}]}
+    checks = by_name(F['periodic_host_checks'](collected(audit=audit)))
+    assert sorted(checks) == ['log_errors', 'sshd:permit_root_login']
+    assert sorted(by_name(F['periodic_host_checks'](collected(audit={'skipped': True})))) == [
+        'backup', 'listening_ports', 'log_errors', 'security_updates', 'ssh_settings']
