@@ -14,6 +14,7 @@ import re
 
 from ansible_collections.redfire.ops.plugins.module_utils import check_result
 from ansible_collections.redfire.ops.plugins.module_utils.filter_input import guarded
+from ansible_collections.redfire.ops.plugins.module_utils.url_secrets import mask_url
 
 try:
     from ansible.errors import AnsibleFilterError
@@ -69,23 +70,24 @@ def _status_label(status, t):
 worst = check_result.worst
 
 
-def _redact(value, secrets):
-    """Copy of value with secret-looking keys masked and every known secret string replaced."""
+def _redact(value, secrets, urls=False):
+    """Copy of value with secret-looking keys masked and every known secret string replaced; with urls, also the
+    credentials and query values of URLs and DSNs in the texts (url_secrets.mask_url)."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             if isinstance(key, str) and SECRET_KEY.search(key) and item not in (None, '', [], {}):
                 out[key] = REDACTED
             else:
-                out[key] = _redact(item, secrets)
+                out[key] = _redact(item, secrets, urls)
         return out
     if isinstance(value, (list, tuple)):
-        return [_redact(item, secrets) for item in value]
+        return [_redact(item, secrets, urls) for item in value]
     if isinstance(value, str):
         for secret in secrets:
             if secret and secret in value:
                 value = value.replace(secret, REDACTED)
-        return value
+        return mask_url(value) if urls else value
     return value
 
 
@@ -100,9 +102,20 @@ def _secrets(redact):
     return sorted((str(s) for s in redact if s not in (None, '')), key=len, reverse=True)
 
 
+def _not_checked(value):
+    """{reason, message} of a host that was not checked (checklist_host_result's not_checked), or None."""
+    if not isinstance(value, dict) or 'not_checked' not in value:
+        return None
+    why = value['not_checked']
+    if isinstance(why, dict):
+        return {'reason': str(why.get('reason') or 'not_checked'), 'message': str(why.get('message') or '')}
+    return {'reason': 'not_checked', 'message': str(why)}
+
+
 def _host_checks(name, value):
-    if isinstance(value, dict) and 'not_checked' in value:  # the host was not checked; the text says why
-        value = [{'name': 'reachable', 'kind': 'host', 'status': 'critical', 'message': str(value['not_checked'])}]
+    why = _not_checked(value)
+    if why:  # the host was not checked: a critical "reachable" row in the tables, the reason in host.not_checked
+        value = [{'name': 'reachable', 'kind': 'host', 'status': 'critical', 'message': why['message']}]
     if isinstance(value, dict) and 'checks' in value:
         value = value['checks']
     if value is None:
@@ -148,7 +161,7 @@ def checklist_report(results, kind, language='zh', title=None, generated_at=None
         for check in checks:
             counts[check['status']] += 1
         hosts.append({'name': str(name), 'status': worst(c['status'] for c in checks), 'counts': counts,
-                      'checks': checks})
+                      'checks': checks, 'not_checked': _not_checked(results[name])})
     counts = dict((s, sum(1 for h in hosts if h['status'] == s)) for s in STATUSES)
     if generated_at is None:
         generated_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
@@ -162,13 +175,14 @@ def checklist_report(results, kind, language='zh', title=None, generated_at=None
         'problems': [{'host': h['name'], 'check': c['name'], 'status': c['status'], 'message': c.get('message', '')}
                      for h in hosts for c in h['checks'] if c['status'] != 'ok'],
         'hosts': hosts,
-        'not_checked': [h['name'] for h in hosts if any(c.get('kind') == 'host' for c in h['checks'])],
+        'not_checked': [h['name'] for h in hosts if h['not_checked']],
         'timeline': list(timeline or []),
         'actions': list(actions or []),
         'notes': list(notes or []),
         'extra': dict(extra or {}),
     }
-    return _redact(report, _secrets(redact))
+    # once, here: the renderers and notifications take this structure as it is
+    return _redact(report, _secrets(redact), urls=True)
 
 
 def _check_report(report, name):

@@ -12,6 +12,7 @@ from tests.lib.monitoring import stop_processes, wait_for
 from tests.lib.receivers import SmtpSink, WebhookReceiver
 
 SECRET = "hook-Secr3t-7f1c"
+TEST_ALERT_RULES = ROOT / "roles" / "checklist" / "files" / "checklist_test_alert.rules.yml"
 TEXTFILE = "/var/lib/prometheus/node-exporter/redfire_health.prom"
 COMMON = {
     # cpu and load of a shared 2-core machine say nothing about the lab hosts: check memory, disk, services
@@ -242,13 +243,16 @@ def monitoring(tmp_path_factory):
     for tool in ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter"):
         assert shutil.which(tool), "%s is missing: ./scripts/setup test installs it" % tool
     work = tmp_path_factory.mktemp("mon")
+    (work / "textfiles").mkdir()
     ports = {name: free_port() for name in ("node", "prom", "am", "am_cluster")}
     procs = []
     with WebhookReceiver() as hook:
         (work / "rules.yml").write_text(RULES, encoding="utf-8")
         (work / "prometheus.yml").write_text(yaml.safe_dump({
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(work / "rules.yml")],
+            # the checklist's own test alert rule, as users load it (prometheus_rule_files)
+            "rule_files": [str(work / "rules.yml"), str(TEST_ALERT_RULES)],
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": ["127.0.0.1:%d" % ports["am"]]}]}]},
             "scrape_configs": [{"job_name": "node", "static_configs": [
                 {"targets": ["127.0.0.1:%d" % ports["node"]]}]}]}), encoding="utf-8")
         (work / "alertmanager.yml").write_text(yaml.safe_dump({
@@ -258,7 +262,8 @@ def monitoring(tmp_path_factory):
                                                                 "send_resolved": False}]}]}), encoding="utf-8")
         commands = [
             ["prometheus-node-exporter", "--web.listen-address=127.0.0.1:%d" % ports["node"],
-             "--no-collector.systemd", "--collector.disable-defaults", "--collector.cpu", "--collector.meminfo"],
+             "--no-collector.systemd", "--collector.disable-defaults", "--collector.cpu", "--collector.meminfo",
+             "--collector.textfile", "--collector.textfile.directory=%s" % (work / "textfiles")],
             ["prometheus-alertmanager", "--config.file=%s" % (work / "alertmanager.yml"),
              "--storage.path=%s" % (work / "am"), "--web.listen-address=127.0.0.1:%d" % ports["am"],
              "--cluster.listen-address="],
@@ -281,7 +286,8 @@ def monitoring(tmp_path_factory):
                     return json.loads(answer.read())["data"]["result"]
             wait_for(recorded, 40, interval=1, what="a value of the recording rule")
             yield {"prometheus": "http://127.0.0.1:%d" % ports["prom"],
-                   "alertmanager": "http://127.0.0.1:%d" % ports["am"], "hook": hook}
+                   "alertmanager": "http://127.0.0.1:%d" % ports["am"], "hook": hook,
+                   "textfiles": work / "textfiles"}
         finally:
             stop_processes(procs)
 
@@ -294,10 +300,20 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     sick.exec("touch -d '3 days ago' /var/backups/redfire/db.dump")
     # a syslog-style log on the faulty host: the default timestamp format finds nothing in it
     sick.exec("echo \"$(date '+%b %e %H:%M:%S') host app: ERROR DatabaseError: refused\" > /var/log/redfire/syslog.log")
+    # security faults on the faulty host, for redfire.ops.host_audit: root login allowed in an Include file of
+    # sshd_config (sshd -T reads it; the running sshd is not reloaded), a listener on 0.0.0.0:8999 not allowed
+    sick.exec("printf 'PermitRootLogin yes\\n' > /etc/ssh/sshd_config.d/50-redfire-it.conf && "
+              "systemd-run --unit redfire-it-listener python3 -m http.server 8999 --bind 0.0.0.0 >/dev/null 2>&1 && "
+              "for i in $(seq 50); do ss -H -l -t -n | grep -q ':8999 ' && exit 0; sleep 0.2; done; exit 1")
     variables = json.dumps({
+        # the lab image's APT sources have no security suite: security_updates would be unknown on every host
+        "redfire_periodic_audit_checks": ["sshd", "accounts", "listeners", "backups"],
         "redfire_report_dir": str(tmp_path), "redfire_report_language": "en",
         "redfire_prometheus_url": monitoring["prometheus"], "redfire_alertmanager_url": monitoring["alertmanager"],
         "redfire_periodic_alert_receiver_check_url": monitoring["hook"].url + "/received",
+        # the test alert goes through Prometheus: its series is a textfile of the node_exporter Prometheus scrapes
+        "redfire_periodic_alert_textfile_host": "localhost",
+        "redfire_periodic_alert_textfile_dir": str(monitoring["textfiles"]),
         "redfire_periodic_window_hours": 1,
         "redfire_periodic_queries": [
             {"name": "cpu_peak", "query": "max_over_time(instance:redfire_node_cpu_usage:percent[$window])",
@@ -313,18 +329,28 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     assert list(tmp_path.iterdir()) == [] and monitoring["hook"].received() == []  # no report, no test alert
 
     proc = playbook(inventory, "periodic_check.yml", "-f", "3", "-e", variables)
+    sick.exec("rm -f /etc/ssh/sshd_config.d/50-redfire-it.conf; systemctl stop redfire-it-listener", check=False)
     assert proc.returncode == 0, proc.stdout[-6000:]
     report = json.loads(newest(tmp_path, "periodic_check", "json").read_text(encoding="utf-8"))
     by_host = {h["name"]: {c["name"]: c for c in h["checks"]} for h in report["hosts"]}
     assert set(by_host) == {h.name for h in hosts} | {"monitoring", "business"}
-    # the business window (playbooks/tasks/business_window.yml): this Prometheus scrapes no RedFire app
+    # the business window (roles/checklist/tasks/business_window.yml): this Prometheus scrapes no RedFire app
     assert set(by_host["business"]) == {"orders", "order_success_ratio", "risk_rejections", "active_users"}
     assert all(c["status"] == "unknown" and "no data over 1h" in c["message"] for c in by_host["business"].values())
+    backup = "backup_age:var_backups_redfire"
     for host in (hosts[0], hosts[2]):
         checks = by_host[host.name]
-        assert checks["backup"]["status"] == "ok" and checks["log_errors"]["status"] == "ok", checks
-        assert {"security_updates", "listening_ports", "ssh_settings"} <= set(checks)
-    assert by_host[sick.name]["backup"]["status"] == "critical" and by_host[sick.name]["backup"]["value"] >= 71
+        assert checks[backup]["status"] == "ok" and checks["log_errors"]["status"] == "ok", checks
+        assert checks["sshd:permit_root_login"]["status"] == "ok" and checks["listeners"]["status"] == "ok", checks
+        assert {"accounts:uid0", "sshd:password_authentication"} <= set(checks)
+    sick_checks = by_host[sick.name]
+    assert sick_checks[backup]["status"] == "critical" and sick_checks[backup]["value"] >= 71, sick_checks[backup]
+    root_login = sick_checks["sshd:permit_root_login"]
+    assert (root_login["status"], root_login["reason"]) == ("critical", "root_login_allowed"), root_login
+    assert "/etc/ssh/sshd_config.d/50-redfire-it.conf" in root_login["message"], root_login
+    listeners = sick_checks["listeners"]
+    assert (listeners["status"], listeners["reason"]) == ("critical", "unexpected_listener"), listeners
+    assert "8999" in listeners["message"] and "python3" in listeners["message"], listeners
     # errors above warning 0 (not above critical 100), but syslog.log has no timestamp of the format: unknown
     sick_errors = by_host[sick.name]["log_errors"]
     assert sick_errors["status"] == "unknown" and 2 <= sick_errors["value"] <= 4, sick_errors
@@ -335,12 +361,19 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     mon = by_host["monitoring"]
     cpu = [c for name, c in mon.items() if name.startswith("cpu_peak:")]
     assert len(cpu) == 1 and cpu[0]["status"] == "ok" and 0 <= cpu[0]["value"] <= 100
+    # this window against the previous one: Prometheus started minutes ago, so there is no previous hour
+    assert cpu[0]["message"].endswith("; no data for the previous 1 h") and "previous" not in (cpu[0].get("details") or {}), cpu
     assert [c for name, c in mon.items() if name.startswith("memory_peak:")][0]["value"] > 0
     assert mon["latency_p95"]["status"] == "unknown" and "no data" in mon["latency_p95"]["message"]
     assert mon["alerting_test"]["status"] == "ok", mon["alerting_test"]
     alert_id = mon["alerting_test"]["message"].split()[2]
-    delivered = [r for r in monitoring["hook"].received() if r["path"] == "/alerts"]
-    assert any(a["labels"].get("redfire_test_id") == alert_id for r in delivered for a in r["body"]["alerts"])
+    assert "through Prometheus rule RedfireChecklistTest" in mon["alerting_test"]["message"]
+    delivered = [a for r in monitoring["hook"].received() if r["path"] == "/alerts" for a in r["body"]["alerts"]]
+    # fired by Prometheus's rule (its alertname and generatorURL), not posted to Alertmanager by the playbook
+    ours = [a for a in delivered if a["labels"].get("redfire_test_id") == alert_id]
+    assert ours and ours[0]["labels"]["alertname"] == "RedfireChecklistTest", delivered
+    assert "/graph?g0.expr=" in ours[0]["generatorURL"], ours
+    assert list(monitoring["textfiles"].iterdir()) == []  # the series is cleared: the alert resolves
 
 
 def test_site_check_mode_changes_nothing(faulty_lab, tmp_path):

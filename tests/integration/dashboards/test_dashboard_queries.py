@@ -199,21 +199,21 @@ def test_business_board_reads_the_business_recording_rules():
 
 
 def test_business_window_task_reports_orders_success_risk_and_users(prometheus, tmp_path):
-    """playbooks/tasks/business_window.yml (included by daily_check and periodic_check) against the live Prometheus:
+    """roles/checklist/tasks/business_window.yml (run by the report of daily_check and periodic_check) against the live Prometheus:
     the app exporter's 80 % success and 20 % risk rejections are critical, its orders and users ok; a query that does
     not parse is unknown; the checks go into a checklist report like the hosts' checks."""
     out = tmp_path / "business.json"
     play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
-             "vars": {"ansible_python_interpreter": sys.executable, "redfire_prometheus_url": prometheus + "/"},
+             "vars": {"ansible_python_interpreter": sys.executable, "checklist_prometheus_url": prometheus + "/"},
              "tasks": [
-                 {"name": "business window", "ansible.builtin.include_tasks": str(ROOT / "playbooks" / "tasks" / "business_window.yml"),
-                  "vars": {"__business_window": "1h"}},
-                 {"ansible.builtin.set_fact": {"__business_default_checks": "{{ __business_checks }}"}},
-                 {"name": "a broken query of its own", "ansible.builtin.include_tasks": str(ROOT / "playbooks" / "tasks" / "business_window.yml"),
-                  "vars": {"__business_window": "1h", "redfire_business_queries": [{"name": "broken", "query": "sum(("}]}},
+                 {"name": "business window", "ansible.builtin.include_role": {"name": "redfire.ops.checklist", "tasks_from": "business_window"},
+                  "vars": {"__checklist_business_window": "1h"}},
+                 {"ansible.builtin.set_fact": {"__business_default_checks": "{{ __checklist_business_checks }}"}},
+                 {"name": "a broken query of its own", "ansible.builtin.include_role": {"name": "redfire.ops.checklist", "tasks_from": "business_window"},
+                  "vars": {"__checklist_business_window": "1h", "redfire_business_queries": [{"name": "broken", "query": "sum(("}]}},
                  {"ansible.builtin.copy": {
                      "dest": str(out), "mode": "0600",
-                     "content": "{{ {'checks': __business_default_checks, 'broken': __business_checks,"
+                     "content": "{{ {'checks': __business_default_checks, 'broken': __checklist_business_checks,"
                                 " 'report': {'business': __business_default_checks} | redfire.ops.checklist_report('daily_check')} | to_json }}"}}]}]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
     run(["ansible-playbook", "-i", "localhost,", str(tmp_path / "play.yml")])

@@ -5,12 +5,14 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.redfire.ops.plugins.filter.awx import FilterModule as AwxFilters
+from ansible_collections.redfire.ops.plugins.filter.checklist import FilterModule as ChecklistFilters
 from ansible_collections.redfire.ops.plugins.filter.health import FilterModule as HealthFilters
 from ansible_collections.redfire.ops.plugins.filter.log_report import FilterModule as LogFilters
+from ansible_collections.redfire.ops.plugins.filter.periodic import FilterModule as PeriodicFilters
 from ansible_collections.redfire.ops.plugins.filter.report import FilterModule as ReportFilters
 
 F = {}
-for _module in (AwxFilters, HealthFilters, LogFilters, ReportFilters):
+for _module in (AwxFilters, ChecklistFilters, HealthFilters, LogFilters, PeriodicFilters, ReportFilters):
     F.update(_module().filters())
 
 NAN, INF = float('nan'), float('inf')
@@ -65,7 +67,8 @@ MALFORMED = [None, 5, NAN, 'x', b'x', [], [None], [5], [{}], [[]], {}, {'checks'
              {'frequency': 5}, {'frequency': 'daily', 'time': 5}, [dict(CHECK, name=None, status=None)],
              [dict(CHECK, value=[1])], [dict(CHECK, warning={})], dict(REPORT, problems=[5]),
              dict(REPORT, hosts=[dict(REPORT['hosts'][0], checks=[5])])]
-SECOND = {'checklist_report': ('daily_check',)}
+SECOND = {'checklist_report': ('daily_check',), 'checklist_results': (['h'],), 'prometheus_requests': (24,),
+          'prometheus_checks': ([{'name': 'q', 'query': 'up'}], 24), 'alerting_check': ('id',)}
 
 
 @pytest.mark.parametrize('name', sorted(F))
