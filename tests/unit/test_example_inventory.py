@@ -1,7 +1,7 @@
 """examples/inventory, the inventory a first-time user copies: Ansible parses it into the groups the playbooks
 use, each group has its group_vars, and every variable in them is one the collection reads - a role variable of
-that role's argument_specs (and valid for it), or a redfire_* variable of the playbooks - so a renamed variable
-cannot leave the example silently stale."""
+that role's argument_specs (and valid for it), or a redfire_* variable of the playbooks or an alias redfire_<rest> of
+the checklist role's checklist_<rest> (valid for it) - so a renamed variable cannot leave the example silently stale."""
 import json
 import subprocess
 import sys
@@ -15,6 +15,8 @@ INVENTORY = ROOT / "examples" / "inventory"
 GROUPS = {"app", "database", "cache", "monitoring", "logging", "filebeat", "tuning", "control", "node_exporter"}
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").is_file())
 PLAYBOOK_TEXT = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "playbooks").rglob("*.yml"))
+# the checklist role answers to the older names of its variables: redfire_<rest> for checklist_<rest>
+CHECKLIST_DEFAULTS = yaml.safe_load((ROOT / "roles" / "checklist" / "defaults" / "main.yml").read_text(encoding="utf-8"))
 
 
 def group_vars():
@@ -43,6 +45,10 @@ def test_every_variable_is_one_the_collection_reads():
         for key, value in variables.items():
             role = next((r for r in ROLES if key.startswith(r + "_")), None)
             if key.startswith("ansible_"):
+                continue
+            alias = "checklist_" + key[len("redfire_"):]
+            if key.startswith("redfire_") and key in str(CHECKLIST_DEFAULTS.get(alias, "")):
+                per_role.setdefault("checklist", {})[alias] = value
                 continue
             if role:
                 per_role.setdefault(role, {})[key] = value
