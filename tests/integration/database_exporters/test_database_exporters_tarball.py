@@ -81,4 +81,3 @@ def test_database_exporters_install_from_tarballs(tmp_path, releases):
         second = playbook(inventory, book)
         assert second.returncode == 0, second.stdout[-4000:]
         assert "changed=0" in second.stdout, second.stdout[-4000:]
-
