@@ -138,6 +138,21 @@ def wait_notification(sink, alert, labels, status, since, timeout):
     return None
 
 
+def await_notification(sink, alert, labels, status, since, timeout, after):
+    """Wait for the `status` notification of `alert` at the sink and print it; False (and why on stderr) if none
+    came within `timeout` seconds. `after` names the moment `since` is (the fault, the clear)."""
+    found = wait_notification(sink, alert, labels, status, since, timeout)
+    if not found:
+        print("drill: no %s %s notification at the webhook sink within %d s of the %s" % (status, alert, timeout, after),
+              file=sys.stderr)
+        return False
+    entry, notified = found
+    print("[drill] %s notification at the webhook sink after %.0f s from the %s:"
+          % (status, entry["received_at"] - since, after), flush=True)
+    show(notified)
+    return True
+
+
 def show(alert):
     ann = alert.get("annotations", {})
     lines = ["  status:      %s" % alert.get("status"),
@@ -186,27 +201,13 @@ def main(argv=None):
     out = ssh(address, inject, stdin)
     print("[drill] fault injected at %s%s" % (time.strftime("%H:%M:%S"), (": " + out) if out else ""), flush=True)
     try:
-        found = wait_notification(sink, alert, labels, "firing", started, args.timeout)
-        if not found:
-            print("drill: no %s notification at the webhook sink within %d s" % (alert, args.timeout),
-                  file=sys.stderr)
+        if not await_notification(sink, alert, labels, "firing", started, args.timeout, "fault"):
             return 1
-        entry, fired = found
-        print("[drill] notification at the webhook sink after %.0f s from the fault:" % (entry["received_at"] - started))
-        show(fired)
     finally:
         cleared = time.time()
         out = ssh(address, clear, stdin)
         print("[drill] fault cleared at %s%s" % (time.strftime("%H:%M:%S"), (": " + out) if out else ""), flush=True)
-    found = wait_notification(sink, alert, labels, "resolved", cleared, args.timeout)
-    if not found:
-        print("drill: no resolved %s notification within %d s of the clear" % (alert, args.timeout),
-              file=sys.stderr)
-        return 1
-    entry, resolved = found
-    print("[drill] resolved notification after %.0f s from the clear:" % (entry["received_at"] - cleared))
-    show(resolved)
-    return 0
+    return 0 if await_notification(sink, alert, labels, "resolved", cleared, args.timeout, "clear") else 1
 
 
 if __name__ == "__main__":

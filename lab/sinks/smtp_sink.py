@@ -1,7 +1,6 @@
 """SMTP sink of the lab: stands in for the on-call's mailbox behind Alertmanager's email receiver. Every message
 is kept as an .eml file under /var/lib/redfire-sinks/mail/ and summarised (time, from, to, subject) as one JSON
 line in /var/lib/redfire-sinks/mail.jsonl."""
-import argparse
 import email
 import email.policy
 import json
@@ -9,6 +8,8 @@ import os
 import time
 
 from aiosmtpd.controller import Controller
+
+from sink_args import parse_sink_args
 
 
 class Sink:
@@ -29,14 +30,11 @@ class Sink:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--listen", default="127.0.0.1:2525")
-    p.add_argument("--dir", default="/var/lib/redfire-sinks")
-    args = p.parse_args()
-    host, port = args.listen.rsplit(":", 1)
+    args, host, port = parse_sink_args(__doc__, "127.0.0.1:2525", "--dir", "/var/lib/redfire-sinks",
+                                       "directory of mail/ and mail.jsonl")
     mail_dir = os.path.join(args.dir, "mail")
     os.makedirs(mail_dir, exist_ok=True)
-    controller = Controller(Sink(mail_dir, os.path.join(args.dir, "mail.jsonl")), hostname=host, port=int(port))
+    controller = Controller(Sink(mail_dir, os.path.join(args.dir, "mail.jsonl")), hostname=host, port=port)
     controller.start()
     try:
         while True:

@@ -5,22 +5,20 @@ POST /alerts   stores Alertmanager's JSON body with the time it arrived (one JSO
 GET  /alerts   the stored notifications, oldest first: [{"received_at": epoch seconds, "body": {...}}, ...]
 GET  /healthy  200
 """
-import argparse
 import collections
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from sink_args import parse_sink_args
+
 KEEP = 1000
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--listen", default="0.0.0.0:9095")
-    p.add_argument("--store", default="/var/lib/redfire-sinks/webhook.jsonl")
-    args = p.parse_args()
-    host, port = args.listen.rsplit(":", 1)
+    args, host, port = parse_sink_args(__doc__, "0.0.0.0:9095", "--store", "/var/lib/redfire-sinks/webhook.jsonl",
+                                       "file of the stored notifications, one JSON line each")
     lock = threading.Lock()
     recent = collections.deque(maxlen=KEEP)
     try:
@@ -70,7 +68,7 @@ def main():
         def log_message(self, *args):
             pass
 
-    ThreadingHTTPServer((host or "0.0.0.0", int(port)), Handler).serve_forever()
+    ThreadingHTTPServer((host or "0.0.0.0", port), Handler).serve_forever()
 
 
 if __name__ == "__main__":

@@ -1,48 +1,30 @@
 """The tarball install path, offline: a release-shaped tarball built from the distribution's binary,
 served on 127.0.0.1 with its sha256, installed into a systemd container through component_install.
 A wrong checksum fails with the file and both sums and leaves the running exporter untouched."""
-import hashlib
-import io
 import os
-import tarfile
 import textwrap
 
 import pytest
 
 from tests.lib.containers import SystemdContainer, playbook
-from tests.lib.receivers import http_server, stop_http_server
+from tests.lib.releases import release_tarball, serve_releases
 
 BINARY = "/usr/bin/prometheus-node-exporter"  # Debian's build, installed by scripts/setup test
 FETCH = ("python3 -c 'import sys,urllib.request;"
          "sys.stdout.write(urllib.request.urlopen(\"http://127.0.0.1:9100/metrics\", timeout=5).read().decode())'")
 
 
-def release_tarball(path, version, payload_suffix=b""):
-    """node_exporter-<version>.linux-amd64/node_exporter, shaped like an upstream release."""
-    with open(BINARY, "rb") as fh:
-        data = fh.read() + payload_suffix
-    with tarfile.open(path, "w:gz") as tar:
-        info = tarfile.TarInfo("node_exporter-%s.linux-amd64/node_exporter" % version)
-        info.size, info.mode = len(data), 0o755
-        tar.addfile(info, io.BytesIO(data))
-    with open(path, "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def release_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("releases")
     sums = {
-        "good": release_tarball(root / "good.tar.gz", "1.5.0"),
+        "good": release_tarball(root / "good.tar.gz", BINARY, "node_exporter-1.5.0.linux-amd64/node_exporter"),
         # Same layout, other content: what a tampered or corrupt mirror serves.
-        "tampered": release_tarball(root / "tampered.tar.gz", "1.5.1", payload_suffix=b"\0tampered"),
+        "tampered": release_tarball(root / "tampered.tar.gz", BINARY, "node_exporter-1.5.1.linux-amd64/node_exporter",
+                                    payload_suffix=b"\0tampered"),
     }
-    server = http_server()
-    for name in sums:
-        server.expect_request("/%s.tar.gz" % name, method="GET").respond_with_data(
-            (root / ("%s.tar.gz" % name)).read_bytes(), content_type="application/gzip")
-    yield "http://127.0.0.1:%d" % server.port, sums
-    stop_http_server(server)
+    with serve_releases({"/%s.tar.gz" % name: root / ("%s.tar.gz" % name) for name in sums}) as base:
+        yield base, sums
 
 
 def write_playbook(path):
