@@ -28,7 +28,7 @@ def _cert(tmp_path, name, issuer_key=None, issuer_name=None, ca=False):
                .not_valid_before(now - datetime.timedelta(minutes=1)).not_valid_after(now + datetime.timedelta(days=30))
                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
     if not ca:
-        import ipaddress
+        import ipaddress  # pylint: disable=import-outside-toplevel
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
                                         critical=False)
     cert = builder.sign(issuer_key or key, hashes.SHA256())
@@ -41,9 +41,9 @@ def _cert(tmp_path, name, issuer_key=None, issuer_name=None, ca=False):
 
 @pytest.fixture
 def endpoint(tmp_path):
-    ca, ca_key, ca_path, _ = _cert(tmp_path, "ca", ca=True)
-    _, _, server_cert, server_key = _cert(tmp_path, "server", ca_key, ca.subject)
-    _, _, client_cert, client_key = _cert(tmp_path, "client", ca_key, ca.subject)
+    ca, ca_key, ca_path = _cert(tmp_path, "ca", ca=True)[:3]
+    server_cert, server_key = _cert(tmp_path, "server", ca_key, ca.subject)[2:]
+    client_cert, client_key = _cert(tmp_path, "client", ca_key, ca.subject)[2:]
     expected = "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode()
     seen = {}
 
