@@ -213,13 +213,13 @@ options:
           C(redfire.ops.web_config), for example C(/etc/prometheus/web/ca.crt)).
         type: path
       client_cert:
-        description: Client certificate (PEM) to present over https (with O(http_endpoints[].client_key)).
+        description: Client certificate (PEM) to present over https (with O(http[].client_key)).
         type: path
       client_key:
-        description: Unencrypted private key (PEM) of O(http_endpoints[].client_cert).
+        description: Unencrypted private key (PEM) of O(http[].client_cert).
         type: path
       url_username:
-        description: User name for HTTP basic authentication (with O(http_endpoints[].url_password)).
+        description: User name for HTTP basic authentication (with O(http[].url_password)).
         type: str
       url_password:
         description: Password for HTTP basic authentication; never logged nor shown in results.
