@@ -13,8 +13,10 @@ The stand-in's faults are written to its faults file on the app host; PostgreSQL
 data host (the unit stopped, connections held by a transient unit, Redis filled to its maxmemory).
 """
 import argparse
+import base64
 import json
 import shlex
+import ssl
 import subprocess
 import sys
 import time
@@ -111,7 +113,13 @@ def ssh(address, command, stdin=None):
 
 
 def get_json(url):
-    with urllib.request.urlopen(url, timeout=10) as resp:
+    """GET url as JSON; https (Prometheus behind redfire.ops.web_config) with the lab's CA and client password."""
+    request, context = urllib.request.Request(url), None
+    if url.startswith("https:"):
+        context = ssl.create_default_context(cafile=str(ROOT / ".build" / "lab" / "ca" / "ca.crt"))
+        password = (ROOT / ".build" / "lab" / "web_client_password").read_text().strip()
+        request.add_header("Authorization", "Basic " + base64.b64encode(("prometheus:" + password).encode()).decode())
+    with urllib.request.urlopen(request, timeout=10, context=context) as resp:
         return json.load(resp)
 
 
@@ -178,7 +186,7 @@ def main(argv=None):
     target = inv[group]["hosts"][0]
     address = hostvars[target]["ansible_host"]
     monitoring = hostvars[inv["monitoring"]["hosts"][0]]["ansible_host"]
-    prometheus = "http://%s:9090" % monitoring
+    prometheus = "https://%s:9090" % monitoring
     sink = "http://%s:9095/alerts" % monitoring
     stdin = (ROOT / ".build" / "lab" / secret).read_text().strip() + "\n" if secret else None
 

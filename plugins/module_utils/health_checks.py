@@ -591,6 +591,8 @@ def _http_get(spec):
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
+            if spec.get('client_cert'):
+                ctx.load_cert_chain(spec['client_cert'], spec.get('client_key') or None)
             conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=spec['timeout'], context=ctx)
         else:
             conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=spec['timeout'])
@@ -598,6 +600,10 @@ def _http_get(spec):
         if parts.query:
             path += '?' + parts.query
         headers = {'User-Agent': 'redfire.ops.health_check', 'Connection': 'close'}
+        if spec.get('url_username') is not None:
+            import base64  # pylint: disable=import-outside-toplevel
+            credentials = '%s:%s' % (spec['url_username'], spec.get('url_password') or '')
+            headers['Authorization'] = 'Basic ' + base64.b64encode(credentials.encode('utf-8')).decode('ascii')
         try:
             conn.request('GET', path, headers=headers)
             if parts.scheme == 'https' and conn.sock is not None:
@@ -1109,13 +1115,22 @@ def normalize(params):
         ca_path = ep.get('ca_path')
         if ca_path and not os.path.isfile(ca_path):
             raise ConfigError('%s.ca_path: no such file %r' % (opt, ca_path))
+        for key in ('client_cert', 'client_key'):
+            if ep.get(key) and not os.path.isfile(ep[key]):
+                raise ConfigError('%s.%s: no such file %r' % (opt, key, ep[key]))
+        if ep.get('client_key') and not ep.get('client_cert'):
+            raise ConfigError('%s.client_key needs %s.client_cert' % (opt, opt))
+        if (ep.get('url_password') is not None) and ep.get('url_username') is None:
+            raise ConfigError('%s.url_password needs %s.url_username' % (opt, opt))
         cfg['http'].append({
             'url': url, 'name': ep.get('name') or None, 'expected_status': codes,
             'timeout': _timeout(ep['timeout'], '%s.timeout' % opt) if ep.get('timeout') is not None else cfg['timeout'],
             'warning': w, 'critical': c, 'cert_warning_days': cw, 'cert_critical_days': cc,
             'body_regex': regex or None,
             'validate_certs': True if ep.get('validate_certs') is None else bool(ep.get('validate_certs')),
-            'ca_path': ca_path or None})
+            'ca_path': ca_path or None, 'client_cert': ep.get('client_cert') or None,
+            'client_key': ep.get('client_key') or None, 'url_username': ep.get('url_username'),
+            'url_password': ep.get('url_password')})
 
     for kind, default_port in (('postgresql', 5432), ('redis', 6379)):
         cfg[kind] = []

@@ -209,8 +209,21 @@ options:
         type: bool
         default: true
       ca_path:
-        description: CA bundle (PEM) to verify the server certificate with.
+        description: CA bundle (PEM) to verify the server certificate with (for the collection's endpoints the CA of
+          C(redfire.ops.web_config), for example C(/etc/prometheus/web/ca.crt)).
         type: path
+      client_cert:
+        description: Client certificate (PEM) to present over https (with O(http[].client_key)).
+        type: path
+      client_key:
+        description: Unencrypted private key (PEM) of O(http[].client_cert).
+        type: path
+      url_username:
+        description: User name for HTTP basic authentication (with O(http[].url_password)).
+        type: str
+      url_password:
+        description: Password for HTTP basic authentication; never logged nor shown in results.
+        type: str
       cert_warning_days:
         description: For https, days to certificate expiry below which the extra C(cert:<name>) check is V(warning).
         type: float
@@ -405,6 +418,11 @@ EXAMPLES = r'''
         name: api
         body_regex: '"status":\s*"ok"'
         ca_path: /etc/redfire/ca.pem
+      - url: https://127.0.0.1:9100/metrics
+        name: node_exporter
+        ca_path: /etc/redfire/web/node_exporter/ca.crt
+        url_username: prometheus
+        url_password: "{{ vault_web_config_client_password }}"
     postgresql:
       - host: db.internal
         user: monitor
@@ -578,6 +596,10 @@ def argument_spec():
             critical=dict(type='float'),
             validate_certs=dict(type='bool', default=True),
             ca_path=dict(type='path'),
+            client_cert=dict(type='path'),
+            client_key=dict(type='path', no_log=False),
+            url_username=dict(type='str'),
+            url_password=dict(type='str', no_log=True),
             cert_warning_days=dict(type='float', default=core.DEFAULT_CERT_WARNING_DAYS),
             cert_critical_days=dict(type='float', default=core.DEFAULT_CERT_CRITICAL_DAYS),
         )),

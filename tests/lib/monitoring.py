@@ -3,8 +3,10 @@ wait for a condition (wait_for, the one polling helper of the tests). The webhoo
 in tests/lib/receivers.py."""
 from __future__ import annotations
 
+import base64
 import json
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -36,8 +38,13 @@ def need(tool):
     return path
 
 
-def http_get_json(url, timeout=2.0):
-    with urllib.request.urlopen(url, timeout=timeout) as resp:
+def http_get_json(url, timeout=2.0, ca_file=None, auth=None):
+    """GET url as JSON; ca_file trusts that CA (https), auth is (user, password) for basic auth."""
+    request = urllib.request.Request(url)
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % auth).encode()).decode())
+    context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+    with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:
         return json.loads(resp.read().decode())
 
 

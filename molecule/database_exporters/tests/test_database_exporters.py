@@ -1,9 +1,16 @@
 """postgres_exporter and redis_exporter beside a real PostgreSQL and Redis: both services up, each exporter
-logged in (pg_up 1, redis_up 1), the secrets only in their 0640 environment files."""
+logged in (pg_up 1, redis_up 1), the secrets only in their 0640 environment files. postgres_exporter behind TLS
+and basic auth, redis_exporter (1.45, no basic auth) behind TLS with client certificates (redfire.ops.web_config)."""
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import testinfra
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.lib.web_probe import (  # noqa: E402  pylint: disable=wrong-import-position
+    assert_client_certificate_required, assert_protected, probe)
 
 CONTAINER = "redfire-molecule-database_exporters-1"
 PG_PASSWORD = "Mol$ecule-pg_4711"  # as in molecule.yml
@@ -15,8 +22,12 @@ EXPORTERS = {
     "prometheus-redis-exporter": (9121, "/etc/default/redfire-redis-exporter", "REDIS_PASSWORD",
                                   REDIS_PASSWORD, "redis_up 1"),
 }
-FETCH = ("python3 -c 'import sys,urllib.request;"
-         "sys.stdout.write(urllib.request.urlopen(\"http://127.0.0.1:%d/metrics\", timeout=10).read().decode())'")
+# The scenario's scrape credentials (molecule.yml); the host certificate doubles as a client certificate.
+USER, PASSWORD = "prometheus", "molecule-scrape-Secret-0815"
+PG_WEB = "/etc/redfire/web/postgres_exporter"
+REDIS_WEB = "/etc/redfire/web/redis_exporter"
+CLIENT = {9187: {"ca": PG_WEB + "/ca.crt", "user": USER, "password": PASSWORD},
+          9121: {"ca": REDIS_WEB + "/ca.crt", "cert": REDIS_WEB + "/tls.crt", "key": REDIS_WEB + "/tls.key"}}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +44,7 @@ def metrics(host, port, wanted, timeout=30):
     deadline = time.monotonic() + timeout
     page = ""
     while time.monotonic() < deadline:
-        page = host.run(FETCH % port).stdout
+        page = probe(host, "https://127.0.0.1:%d/metrics" % port, **CLIENT[port]).get("body", "")
         if ("\n" + wanted + "\n") in page:
             return page
         time.sleep(1)
@@ -81,3 +92,17 @@ def test_secret_only_in_the_environment_file(host, unit):
     unit_text = host.check_output("systemctl cat %s" % unit)
     assert "EnvironmentFile=%s" % path in unit_text
     assert secret not in unit_text
+
+
+def test_postgres_exporter_protected(host):
+    assert_protected(host, "127.0.0.1:9187", "/metrics", PG_WEB + "/ca.crt", USER, PASSWORD, "pg_up")
+    config = host.file(PG_WEB + "/web-config.yml")
+    assert (config.user, config.group, config.mode) == ("root", "prometheus", 0o640)
+    assert PASSWORD not in config.content_string
+
+
+def test_redis_exporter_requires_a_client_certificate(host):
+    assert_client_certificate_required(host, "127.0.0.1:9121", "/metrics", REDIS_WEB + "/ca.crt",
+                                       REDIS_WEB + "/tls.crt", REDIS_WEB + "/tls.key", "redis_up")
+    key = host.file(REDIS_WEB + "/tls.key")
+    assert (key.user, key.group, key.mode) == ("root", "prometheus", 0o640)

@@ -1,6 +1,7 @@
 """The monitoring stack in the systemd container: services, every scrape target up (through Prometheus's
 API), the role's rules loaded, Alertmanager's config protected, rule changes reloaded in place, and an
-invalid rule refused while the running Prometheus keeps the old rules."""
+invalid rule refused while the running Prometheus keeps the old rules. Every endpoint behind TLS and basic auth
+(redfire.ops.web_config): plain HTTP refused, 401 without or with a wrong password, an untrusting client fails."""
 import json
 import os
 import subprocess
@@ -11,9 +12,19 @@ from pathlib import Path
 import pytest
 import testinfra
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.lib.web_probe import assert_protected, probe  # noqa: E402  pylint: disable=wrong-import-position
+
 CONTAINER = "redfire-molecule-monitoring-1"
 SCENARIO = Path(__file__).resolve().parents[1]
 SERVICES = ["prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter", "prometheus-node-exporter"]
+# The scenario's test credentials (converge.yml) and the CA the role installed for Prometheus.
+USER, PASSWORD = "prometheus", "molecule-scrape-Secret-0815"
+CA = "/etc/prometheus/web/ca.crt"
+ENDPOINTS = {"prometheus": ("127.0.0.1:9090", "prometheus_build_info"),
+             "alertmanager": ("127.0.0.1:9093", "alertmanager_build_info"),
+             "blackbox_exporter": ("127.0.0.1:9115", "blackbox_exporter_build_info"),
+             "node_exporter": ("127.0.0.1:9100", "node_load1")}
 EXPECTED_JOBS = {"prometheus", "node_exporter", "alertmanager", "blackbox_exporter", "blackbox_http_2xx", "blackbox_tcp_connect"}
 
 
@@ -28,10 +39,9 @@ def journal(host, unit):
 
 
 def api(host, path, port=9090):
-    out = host.check_output(
-        "python3 -c 'import sys,urllib.request;sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' %s",
-        "http://127.0.0.1:%d%s" % (port, path))
-    return json.loads(out)
+    result = probe(host, "https://127.0.0.1:%d%s" % (port, path), CA, USER, PASSWORD)
+    assert result["status"] == 200, result
+    return json.loads(result["body"])
 
 
 def wait(predicate, timeout, what):
@@ -59,7 +69,9 @@ def converge(tmp_path, extra_rule_files):
     inventory.write_text(json.dumps({"node_exporter": {"hosts": {CONTAINER: {
         "ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3"}}}}))
     extra = tmp_path / "extra.json"
-    extra.write_text(json.dumps({"molecule_extra_rule_files": [str(SCENARIO / "files" / f) for f in extra_rule_files]}))
+    extra.write_text(json.dumps({"molecule_extra_rule_files": [str(SCENARIO / "files" / f) for f in extra_rule_files],
+                                 # the CA of this scenario's run (converge.yml reads the same variable)
+                                 "web_config_ca_dir": os.environ["MOLECULE_EPHEMERAL_DIRECTORY"] + "/ca"}))
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="yaml")
     env.pop("ANSIBLE_CONFIG", None)
     bindir = Path(sys.executable).parent
@@ -78,12 +90,20 @@ def test_every_target_up_through_prometheus(host):
         active = api(host, "/api/v1/targets")["data"]["activeTargets"]
         health = {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in active}
         jobs = {job for job, _instance in health}
+        # every job of the collection's endpoints over TLS (the HTTP probe's target is the plain app endpoint)
+        assert all(t["scrapeUrl"].startswith("https://") for t in active), [t["scrapeUrl"] for t in active]
         return health if jobs == EXPECTED_JOBS and set(health.values()) == {"up"} else None
     health = wait(all_up, 90, "all targets up")
     # node_exporter targets come from the inventory group through file_sd
     assert ("node_exporter", CONTAINER + ":9100") in health
     probes = api(host, "/api/v1/query?query=probe_success")["data"]["result"]
     assert {(r["metric"]["job"], r["value"][1]) for r in probes} == {("blackbox_http_2xx", "1"), ("blackbox_tcp_connect", "1")}
+
+
+@pytest.mark.parametrize("name", sorted(ENDPOINTS))
+def test_endpoint_protected(host, name):
+    address, metric = ENDPOINTS[name]
+    assert_protected(host, address, "/metrics", CA, USER, PASSWORD, metric)
 
 
 def test_role_rules_loaded_and_recording_rules_evaluate(host):

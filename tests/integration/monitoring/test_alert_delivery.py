@@ -3,7 +3,9 @@ with the alertmanager role's config, a webhook receiver and an SMTP sink.
 
 The API gets slow -> APISlowResponse (critical) reaches the webhook and the mailbox; the API recovers ->
 the resolved notification reaches both. Files are rendered by the roles themselves (preflight + configure
-tasks, services not managed); only durations are shortened through the roles' variables."""
+tasks, services not managed); only durations are shortened through the roles' variables. TLS and basic auth
+are on (redfire.ops.web_config, a private CA of the test): Prometheus reaches Alertmanager and itself over HTTPS
+with the client password."""
 import time
 
 import pytest
@@ -14,6 +16,8 @@ from tests.lib.receivers import SmtpSink, WebhookReceiver
 from tests.lib.redfire_app_exporter import start as start_app
 
 ENDPOINT = "/api/orders"
+# the test's credentials only
+USER, PASSWORD = "prometheus", "alert-delivery-Secret-2718"
 
 
 @pytest.fixture
@@ -51,23 +55,29 @@ def stack(tmp_path):
             "alertmanager_email_smarthost": "127.0.0.1:%d" % ports["smtp"],
             "alertmanager_email_auth_username": "",
             "alertmanager_email_require_tls": False,
+            "web_config_enabled": True,
+            "web_config_client_password": PASSWORD,
+            "web_config_ca_dir": str(tmp_path / "ca"),
         }
         render(tmp_path, ["prometheus", "alertmanager"], role_vars, project_env())
         # Alertmanager first, so Prometheus's first alert is not dropped.
         am = Process("alertmanager", [
             alertmanager, "--config.file=%s/alertmanager.yml" % role_vars["alertmanager_config_dir"],
             "--storage.path=%s" % (tmp_path / "am-data"), "--web.listen-address=" + role_vars["alertmanager_listen_address"],
-            "--cluster.listen-address="], tmp_path)
+            "--cluster.listen-address=", "--web.config.file=%s/web/web-config.yml" % role_vars["alertmanager_config_dir"]],
+            tmp_path)
         stopped.append(am)
-        wait_for(lambda: http_get_json("http://127.0.0.1:%d/api/v2/status" % ports["am"]), 30, what="Alertmanager ready")
+        tls = {"ca_file": str(tmp_path / "ca" / "ca.crt"), "auth": (USER, PASSWORD)}
+        wait_for(lambda: http_get_json("https://127.0.0.1:%d/api/v2/status" % ports["am"], **tls), 30, what="Alertmanager ready")
         prom = Process("prometheus", [
             prometheus, "--config.file=%s/prometheus.yml" % role_vars["prometheus_config_dir"],
             "--storage.tsdb.path=" + role_vars["prometheus_storage_path"],
-            "--web.listen-address=" + role_vars["prometheus_listen_address"], "--rules.alert.resend-delay=1s"], tmp_path)
+            "--web.listen-address=" + role_vars["prometheus_listen_address"], "--rules.alert.resend-delay=1s",
+            "--web.config.file=%s/web/web-config.yml" % role_vars["prometheus_config_dir"]], tmp_path)
         stopped.append(prom)
-        api = "http://127.0.0.1:%d/api/v1" % ports["prom"]
-        wait_for(lambda: http_get_json(api + "/status/runtimeinfo"), 30, what="Prometheus ready")
-        yield {"app": app, "hook": hook, "smtp": smtp, "api": api, "procs": (am, prom)}
+        api = "https://127.0.0.1:%d/api/v1" % ports["prom"]
+        wait_for(lambda: http_get_json(api + "/status/runtimeinfo", **tls), 30, what="Prometheus ready")
+        yield {"app": app, "hook": hook, "smtp": smtp, "api": api, "procs": (am, prom), "tls": tls}
     finally:
         for thing in reversed(stopped):
             thing.stop()
@@ -85,16 +95,19 @@ def _mails(smtp, marker):
 def test_slow_api_alert_reaches_webhook_and_email_then_resolves(stack):
     app, hook, smtp, api = stack["app"], stack["hook"], stack["smtp"], stack["api"]
     am, prom = stack["procs"]
+    tls = stack["tls"]
     started = time.monotonic()
     try:
         # all of the role's scrape targets that exist here are up
         def targets_up():
-            active = http_get_json(api + "/targets")["data"]["activeTargets"]
+            active = http_get_json(api + "/targets", **tls)["data"]["activeTargets"]
             jobs = {t["labels"]["job"]: t["health"] for t in active}
+            # prometheus and alertmanager over HTTPS with basic auth (the role's scrape configs)
+            assert all(t["scrapeUrl"].startswith("https://") for t in active if t["labels"]["job"] != "redfire-backend")
             return jobs if jobs == {"prometheus": "up", "redfire-backend": "up", "alertmanager": "up"} else None
         wait_for(targets_up, 30, what="targets up")
         # the role's rules are loaded; fast API: nothing fires
-        groups = {g["name"] for g in http_get_json(api + "/rules")["data"]["groups"]}
+        groups = {g["name"] for g in http_get_json(api + "/rules", **tls)["data"]["groups"]}
         assert {"redfire_recording", "redfire-node", "redfire-app", "redfire-monitoring"} <= groups
         time.sleep(3)
         assert _alert_payloads(hook, "firing") == []

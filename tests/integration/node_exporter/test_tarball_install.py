@@ -45,7 +45,9 @@ def test_tarball_install_verify_and_reject(tmp_path, release_server):
     with SystemdContainer("ne-tarball") as box:
         inv = box.inventory(tmp_path / "inventory.yml", node_exporter_install_method="tarball",
                             node_exporter_version="1.5.0", node_exporter_download_url=base + "/good.tar.gz",
-                            node_exporter_checksum=sums["good"], node_exporter_download_cache_dir=str(cache))
+                            node_exporter_checksum=sums["good"], node_exporter_download_cache_dir=str(cache),
+                            # the install is the point here; TLS and basic auth: molecule/node_exporter
+                            web_config_enabled=False)
         first = playbook(inv, pb)
         assert first.returncode == 0, first.stdout[-4000:]
         assert (cache / "node_exporter-1.5.0.tar.gz").exists()
@@ -84,7 +86,7 @@ def test_configure_tag_alone_applies_config_without_install(tmp_path, release_se
         inv = box.inventory(tmp_path / "inventory.yml", node_exporter_install_method="tarball",
                             node_exporter_version="1.5.0", node_exporter_download_url=base + "/good.tar.gz",
                             node_exporter_checksum=sums["good"],
-                            node_exporter_download_cache_dir=str(tmp_path / "cache"))
+                            node_exporter_download_cache_dir=str(tmp_path / "cache"), web_config_enabled=False)
         first = playbook(inv, pb)
         assert first.returncode == 0, first.stdout[-4000:]
         pid = box.exec("systemctl show -p MainPID --value node_exporter").stdout.strip()

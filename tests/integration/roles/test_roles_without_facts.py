@@ -37,7 +37,8 @@ def test_preflight_gathers_the_facts_it_needs(tmp_path, role):
     if role in TARBALL_ROLES:
         seen["download_url"] = "{{ %s_download_url }}" % role
     play = [{"name": "No facts", "hosts": "localhost", "connection": "local", "gather_facts": False,
-             "vars": {"ansible_python_interpreter": sys.executable},
+             # web_config's preflight (TLS and basic auth, on by default) needs the client password
+             "vars": {"ansible_python_interpreter": sys.executable, "web_config_client_password": "no-facts-Secret-2718"},
              "tasks": [{"name": "Preflight of " + role,
                         "ansible.builtin.include_role": {"name": "redfire.ops." + role, "tasks_from": "preflight",
                                                          "public": True},
