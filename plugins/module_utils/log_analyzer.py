@@ -644,7 +644,9 @@ class Analyzer(Prober):
             if self._key(buf, pos, le).key is not None:
                 st.context = None
                 return
-            lines.append(buf[pos:min(le, pos + MAX_MESSAGE)].decode('utf-8', 'replace').rstrip())
+            text = buf[pos:min(le, pos + MAX_MESSAGE)].decode('utf-8', 'replace').rstrip()
+            if text:  # a blank line says nothing, and one at a block's end would be seen by one reader and not another
+                lines.append(text)
             pos = le + 1
         if len(lines) >= self.max_context:
             st.context = None
