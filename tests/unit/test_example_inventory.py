@@ -1,6 +1,6 @@
 """examples/inventory, the inventory a first-time user copies: Ansible parses it into the groups the playbooks
 use, each group has its group_vars, and every variable in them is one the collection reads - a role variable of
-that role's argument_specs (and valid for it), or a redfire_* variable of the playbooks - so a renamed variable
+that role's argument_specs (and valid for it), or a redfire_* variable of the playbooks or a role's defaults - so a renamed variable
 cannot leave the example silently stale."""
 import json
 import subprocess
@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = ROOT / "examples" / "inventory"
 GROUPS = {"app", "database", "cache", "monitoring", "logging", "filebeat", "tuning", "control", "node_exporter"}
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").is_file())
-PLAYBOOK_TEXT = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "playbooks").rglob("*.yml"))
+# the playbooks, and the roles' defaults, where the older redfire_* names are read as aliases of role variables
+PLAYBOOK_TEXT = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "playbooks").rglob("*.yml"))
+                          + sorted((ROOT / "roles").glob("*/defaults/main.yml")))
 
 
 def group_vars():
