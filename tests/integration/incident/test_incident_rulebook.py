@@ -160,7 +160,7 @@ def incident(tmp_path_factory):
 
 
 def _oncall(hook, since=0, incident=""):
-    """The incident notifications (the incident_response report posted by tasks/notify.yml) after the first `since`,
+    """The incident notifications (the incident_response report posted by the checklist role's notify entry point) after the first `since`,
     of the incident whose id starts with `incident` (its id ends the report's file name)."""
     return [p for p in hook.payloads()[since:] if isinstance(p, dict) and p.get("checklist") == "incident_response"
             and ("-" + incident) in str(p.get("report", ""))]
