@@ -8,28 +8,14 @@ import pytest
 from ansible_collections.redfire.ops.plugins.module_utils import host_audit as core
 from ansible_collections.redfire.ops.plugins.module_utils import host_audit_backup as bk
 from ansible_collections.redfire.ops.plugins.module_utils.host_audit_common import CommandOutput, ConfigError
+from tests.lib.command_fakes import FakeRun, by_name, which_in
 
 NOW = 1_800_000_000.0
 PLAIN = b'--\n-- PostgreSQL database dump\n--\nCREATE TABLE t (id int);\n--\n-- PostgreSQL database dump complete\n--\n'
 
 
-class FakeRun:
-    def __init__(self, answers):
-        self.answers = answers
-        self.calls = []
-
-    def __call__(self, argv, timeout, env=None):
-        self.calls.append((list(argv), env))
-        answer = self.answers[os.path.basename(argv[0])]
-        return answer(argv) if callable(answer) else answer
-
-
 def which_of(*names):
-    return lambda name: '/usr/bin/%s' % name if name in names else None
-
-
-def by_name(results):
-    return dict((r['name'], r) for r in results)
+    return which_in('/usr/bin', *names)
 
 
 def write(path, data, age_hours):

@@ -5,6 +5,7 @@ import pytest
 
 from ansible_collections.redfire.ops.plugins.module_utils import host_audit_security as sec
 from ansible_collections.redfire.ops.plugins.module_utils.host_audit_common import CommandOutput, ConfigError
+from tests.lib.command_fakes import FakeRun, by_name, which_in
 
 NOW = 1_800_000_000.0
 SSHD_T = """port 22
@@ -16,25 +17,8 @@ kexalgorithms curve25519-sha256,diffie-hellman-group14-sha256
 """
 
 
-class FakeRun:
-    """Answers commands by program name; records every call (argv, env)."""
-
-    def __init__(self, answers):
-        self.answers = answers
-        self.calls = []
-
-    def __call__(self, argv, timeout, env=None):
-        self.calls.append((list(argv), env))
-        answer = self.answers[os.path.basename(argv[0])]
-        return answer(argv) if callable(answer) else answer
-
-
 def which_of(*names):
-    return lambda name: '/usr/sbin/%s' % name if name in names else None
-
-
-def by_name(results):
-    return dict((r['name'], r) for r in results)
+    return which_in('/usr/sbin', *names)
 
 
 def sshd(text=SSHD_T, rc=0, stderr=''):
