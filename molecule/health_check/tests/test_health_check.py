@@ -1,13 +1,19 @@
 """health_check's textfile, served by node_exporter in the systemd container."""
 import re
+import sys
+from pathlib import Path
 
 import pytest
 import testinfra
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.lib.web_probe import probe  # noqa: E402  pylint: disable=wrong-import-position
+
 CONTAINER = "redfire-molecule-health_check-1"
 TEXTFILE = "/var/lib/prometheus/node-exporter/redfire_health.prom"
-FETCH = ("python3 -c 'import sys,urllib.request;"
-         "sys.stdout.write(urllib.request.urlopen(\"http://127.0.0.1:9100/metrics\", timeout=5).read().decode())'")
+# node_exporter behind TLS and basic auth, with the scenario's test credentials (molecule.yml host_vars)
+URL, CA = "https://127.0.0.1:9100/metrics", "/etc/redfire/web/node_exporter/ca.crt"
+USER, PASSWORD = "prometheus", "molecule-scrape-Secret-0815"
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +29,9 @@ def test_textfile_written_atomically(host):
 
 
 def test_node_exporter_serves_health_series(host):
-    metrics = host.check_output(FETCH)
+    result = probe(host, URL, CA, USER, PASSWORD)
+    assert result["status"] == 200, result
+    metrics = result["body"]
     status = dict(re.findall(r'^redfire_health_check_status\{check="([^"]+)",kind="[^"]+"\} (\d)$', metrics, re.M))
     assert status["service:prometheus-node-exporter"] == "0", status
     assert status["service:systemd-journald"] == "0"
