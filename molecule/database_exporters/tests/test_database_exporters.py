@@ -1,6 +1,7 @@
 """postgres_exporter and redis_exporter beside a real PostgreSQL and Redis: both services up, each exporter
 logged in (pg_up 1, redis_up 1), the secrets only in their 0640 environment files. postgres_exporter behind TLS
 and basic auth, redis_exporter (1.45, no basic auth) behind TLS with client certificates (redfire.ops.web_config)."""
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from tests.lib.web_probe import (  # noqa: E402  pylint: disable=wrong-import-position
     assert_client_certificate_required, assert_protected, probe)
 
-CONTAINER = "redfire-molecule-database_exporters-1"
+CONTAINER = "redfire-molecule-database_exporters-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
 PG_PASSWORD = "Mol$ecule-pg_4711"  # as in molecule.yml
 REDIS_PASSWORD = "Mol$ecule-redis_4711"
 EXPORTERS = {

@@ -1,4 +1,5 @@
 """health_check's textfile, served by node_exporter in the systemd container."""
+import os
 import re
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import testinfra
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from tests.lib.web_probe import probe  # noqa: E402  pylint: disable=wrong-import-position
 
-CONTAINER = "redfire-molecule-health_check-1"
+CONTAINER = "redfire-molecule-health_check-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
 TEXTFILE = "/var/lib/prometheus/node-exporter/redfire_health.prom"
 # node_exporter behind TLS and basic auth, with the scenario's test credentials (molecule.yml host_vars)
 URL, CA = "https://127.0.0.1:9100/metrics", "/etc/redfire/web/node_exporter/ca.crt"

@@ -15,7 +15,7 @@ import testinfra
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from tests.lib.web_probe import assert_protected, probe  # noqa: E402  pylint: disable=wrong-import-position
 
-CONTAINER = "redfire-molecule-monitoring-1"
+CONTAINER = "redfire-molecule-monitoring-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
 SCENARIO = Path(__file__).resolve().parents[1]
 SERVICES = ["prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter", "prometheus-node-exporter"]
 # The scenario's test credentials (converge.yml) and the CA the role installed for Prometheus.

@@ -1,5 +1,6 @@
 """node_exporter in the systemd container: service, listener, metrics over TLS with basic auth (the web config of
 redfire.ops.web_config, private CA) and the textfile collector."""
+import os
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import testinfra
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from tests.lib.web_probe import assert_protected, probe  # noqa: E402  pylint: disable=wrong-import-position
 
-CONTAINER = "redfire-molecule-node_exporter-1"
+CONTAINER = "redfire-molecule-node_exporter-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
 PORT = 9100
 SERVICE = "prometheus-node-exporter"
 TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"

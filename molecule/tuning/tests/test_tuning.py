@@ -1,11 +1,12 @@
 """Role tuning in the systemd container: net.* applied and verified, vm.* skipped, mount options, backend
 settings rendered and validated, backend restarted exactly once (the idempotence run restarted nothing)."""
 import json
+import os
 
 import pytest
 import testinfra
 
-CONTAINER = "redfire-molecule-tuning-1"
+CONTAINER = "redfire-molecule-tuning-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
 CONF = "/etc/sysctl.d/90-redfire.conf"
 
 
