@@ -3,13 +3,17 @@
 Called by scripts/test after set-up. Each layer prints a summary line with its duration; the run ends
 with the plain line `N passed, N failed` over all layers, and exits non-zero when anything failed.
 
-Layers: lint, sanity, unit, molecule, integration (default: all, in that order).
+Layers: lint, sanity, unit, molecule, integration (default: all). The molecule layer runs in a lane of its
+own beside the others (lint, sanity, unit, integration, one after the other): a Molecule scenario spends most of
+its time waiting on `podman exec`, so the two lanes together take little more than the longer one.
+REDFIRE_TEST_LANES=1 runs every layer one after the other.
 """
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -43,15 +47,31 @@ def isolated_env():
     return env
 
 
+ECHO = threading.Lock()
+LANE = threading.local()
+
+
+def echo(data):
+    """Write bytes to stdout, each line prefixed with its layer's name when lanes run side by side."""
+    prefix = getattr(LANE, "prefix", b"")
+    with ECHO:
+        for line in data.splitlines(True):
+            sys.stdout.buffer.write(prefix + line)
+        sys.stdout.flush()
+
+
+def say(text):
+    echo((text + "\n").encode())
+
+
 def sh(cmd, log, cwd=ROOT, env=None):
     """Run a command, stream its output into a log file and echo it; return the exit code."""
-    print("+ %s" % " ".join(map(str, cmd)), flush=True)
+    say("+ %s" % " ".join(map(str, cmd)))
     with open(log, "ab") as fh:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for line in proc.stdout:
             fh.write(line)
-            sys.stdout.buffer.write(line)
-        sys.stdout.flush()
+            echo(line)
         return proc.wait()
 
 
@@ -93,7 +113,7 @@ def galaxy_importer(log):
     warns about nothing (Galaxy shows its warnings on the collection's page)."""
     tarballs = sorted((ROOT / ".build" / "check_build" / "dist").glob("redfire-ops-*.tar.gz"))
     if len(tarballs) != 1:
-        print("galaxy-importer: expected one tarball from scripts/check_build, found %d" % len(tarballs))
+        say("galaxy-importer: expected one tarball from scripts/check_build, found %d" % len(tarballs))
         return False
     # The importer runs ansible-doc with only ~/.ansible/collections besides the collection itself: give it a
     # home whose collections are the dependencies of .build/deps (Galaxy is not reachable to install them).
@@ -117,9 +137,9 @@ def galaxy_importer(log):
     with open(log, "a") as fh:
         fh.write(text)
     problems = [line for line in text.splitlines() if line.startswith(("WARNING", "ERROR"))]
-    print("\n".join(problems) or "galaxy-importer: no warnings")
+    say("\n".join(problems) or "galaxy-importer: no warnings")
     ok = rc == 0 and "Importer processing completed successfully" in text and not problems
-    print("galaxy-importer: %s (exit %d)" % ("ok" if ok else "FAILED", rc), flush=True)
+    say("galaxy-importer: %s (exit %d)" % ("ok" if ok else "FAILED", rc))
     return ok
 
 
@@ -151,7 +171,7 @@ def layer_molecule(result, log):
     for name in scenarios:
         started = time.monotonic()
         ok = sh(["molecule", "test", "-s", name], log, env=isolated_env()) == 0
-        print("[molecule] %s: %s in %.0fs" % (name, "passed" if ok else "FAILED", time.monotonic() - started), flush=True)
+        say("[molecule] %s: %s in %.0fs" % (name, "passed" if ok else "FAILED", time.monotonic() - started))
         result.add("molecule " + name, ok)
 
 
@@ -162,6 +182,36 @@ def layer_integration(result, log):
     junit_counts(junit, result)
 
 
+def run_layer(layer, results):
+    """Run one layer into a new Result appended to results (a crashed layer is a failed layer)."""
+    result = Result(layer)
+    results.append(result)
+    log = OUT / ("%s.log" % layer)
+    log.write_bytes(b"")
+    say("\n===== %s =====" % layer)
+    started = time.monotonic()
+    try:
+        globals()["layer_" + layer](result, log)
+    except Exception as exc:  # a broken layer is a failed layer, and the others still run
+        result.add("%s layer crashed: %s" % (layer, exc), False)
+    result.seconds = time.monotonic() - started
+    say("[%s] %d passed, %d failed in %.0fs (log: %s)"
+        % (layer, result.passed, result.failed, result.seconds, log.relative_to(ROOT)))
+
+
+def run_lane(layers, results, prefixed):
+    for layer in layers:
+        LANE.prefix = ("%s| " % layer).encode() if prefixed else b""
+        run_layer(layer, results)
+
+
+def lanes_of(layers):
+    """The layers grouped into lanes that run side by side: molecule alone, the others in order."""
+    if os.environ.get("REDFIRE_TEST_LANES", "2") == "1" or "molecule" not in layers or len(layers) == 1:
+        return [layers]
+    return [["molecule"], [x for x in layers if x != "molecule"]]
+
+
 def main(argv):
     layers = argv[1:] or LAYERS
     unknown = [x for x in layers if x not in LAYERS]
@@ -169,26 +219,21 @@ def main(argv):
         sys.exit("unknown layer(s) %s; choose from %s" % (", ".join(unknown), ", ".join(LAYERS)))
     OUT.mkdir(parents=True, exist_ok=True)
     results = []
-    for layer in layers:
-        result = Result(layer)
-        log = OUT / ("%s.log" % layer)
-        log.write_bytes(b"")
-        print("\n===== %s =====" % layer, flush=True)
-        started = time.monotonic()
-        try:
-            globals()["layer_" + layer](result, log)
-        except Exception as exc:  # a broken layer is a failed layer, and the others still run
-            result.add("%s layer crashed: %s" % (layer, exc), False)
-        result.seconds = time.monotonic() - started
-        results.append(result)
-        print("[%s] %d passed, %d failed in %.0fs (log: %s)"
-              % (layer, result.passed, result.failed, result.seconds, log.relative_to(ROOT)), flush=True)
+    lanes = lanes_of(layers)
+    started = time.monotonic()
+    threads = [threading.Thread(target=run_lane, args=(lane, results, len(lanes) > 1)) for lane in lanes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results.sort(key=lambda r: layers.index(r.layer))
 
     print("\n===== summary =====")
     for r in results:
         print("%-12s %4d passed, %3d failed  %6.0fs" % (r.layer, r.passed, r.failed, r.seconds))
         for name in r.failures:
             print("    FAILED: %s" % name)
+    print("%d lane(s) in %.0fs" % (len(lanes), time.monotonic() - started))
     passed = sum(r.passed for r in results)
     failed = sum(r.failed for r in results)
     print("%d passed, %d failed" % (passed, failed))

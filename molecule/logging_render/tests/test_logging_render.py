@@ -2,12 +2,13 @@
 group and mode; the dashboards byte-identical to the role's files; secrets only where they belong."""
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
 import testinfra
 
-CONTAINER = "redfire-molecule-logging_render-1"
+CONTAINER = "redfire-molecule-logging_render-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
 ROOT = Path(__file__).resolve().parents[3]
 FILES = {
     # path: (owner, group, mode)
