@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks as hc
+from ansible_collections.redfire.ops.plugins.module_utils import health_checks_host as hc_host
+from ansible_collections.redfire.ops.plugins.module_utils import health_checks_logs as hc_logs
+from ansible_collections.redfire.ops.plugins.module_utils import health_checks_net as hc_net
+from ansible_collections.redfire.ops.plugins.module_utils import health_checks_stores as hc_stores
 
 
 @pytest.mark.parametrize('value,warning,critical,lower,expected', [
@@ -52,7 +56,7 @@ def test_swap_absent_is_ok(monkeypatch):
     class Swap(object):
         total = 0
         percent = 0.0
-    monkeypatch.setattr(hc.psutil, 'swap_memory', Swap)
+    monkeypatch.setattr(hc_host.psutil, 'swap_memory', Swap)
     r = hc.check_swap(hc.normalize({})['thresholds'])
     assert r['status'] == 'ok' and r['message'] == 'no swap configured'
 
@@ -61,7 +65,7 @@ def test_memory_thresholds_from_config(monkeypatch):
     class VM(object):
         percent = 87.0
         total = 8 << 30
-    monkeypatch.setattr(hc.psutil, 'virtual_memory', VM)
+    monkeypatch.setattr(hc_host.psutil, 'virtual_memory', VM)
     cfg = hc.normalize({})
     assert hc.check_memory(cfg['thresholds'])['status'] == 'warning'   # guide: > 85
     cfg = hc.normalize({'thresholds': {'memory': {'warning': 90, 'critical': 99}}})
@@ -76,7 +80,7 @@ def test_hung_mount_is_unknown_and_does_not_block(monkeypatch, tmp_path):
         if path == '/hung':
             release.wait(30)
         return real(path)
-    monkeypatch.setattr(hc.os, 'statvfs', statvfs)
+    monkeypatch.setattr(os, 'statvfs', statvfs)
     try:
         jobs = hc.disk_jobs(['/hung', str(tmp_path)], hc.normalize({})['thresholds'], 0.2)
         pending = hc._Pending(jobs)
@@ -109,7 +113,7 @@ def test_real_mounts_skip_pseudo_filesystems(monkeypatch):
     parts = [P('/', 'ext4'), P('/proc', 'proc'), P('/dev/shm', 'tmpfs'), P('/srv', 'xfs'), P('/srv', 'xfs'),
              P('/snap/core/1', 'squashfs'), P('/var/lib/containers/storage/overlay/x/merged', 'overlay'),
              P('/mnt/nfs', 'nfs4'), P('/sys/fs/cgroup', 'cgroup2')]
-    monkeypatch.setattr(hc.psutil, 'disk_partitions', lambda all=True: parts)
+    monkeypatch.setattr(hc_host.psutil, 'disk_partitions', lambda all=True: parts)
     assert hc.real_mounts() == ['/', '/srv', '/mnt/nfs']
 
 
@@ -182,7 +186,7 @@ def test_cert_not_after_matches_cryptography(tmp_path):
                 .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256()))
         der = cert.public_bytes(serialization.Encoding.DER)
         assert hc.cert_not_after(der) == int(cert.not_valid_after_utc.timestamp())
-    r = hc._cert_result('api', ssl.PEM_cert_to_DER_cert(cert.public_bytes(serialization.Encoding.PEM).decode()),
+    r = hc_net._cert_result('api', ssl.PEM_cert_to_DER_cert(cert.public_bytes(serialization.Encoding.PEM).decode()),
                         {'cert_warning_days': 14, 'cert_critical_days': 3}, now=time.time() + 40001 * 86400)
     assert r['status'] == 'critical' and 'expired' in r['message'] and r['value'] < 0
 
@@ -270,9 +274,9 @@ def test_time_sync_reads_kernel_state():
 
 def test_db_errors_never_show_the_password():
     spec = hc.normalize({'redis': [{'host': '127.0.0.1', 'port': 1, 'password': 's3cret-pw', 'timeout': 1}]})['redis'][0]
-    r = hc._redis(spec)
+    r = hc_stores._redis(spec)
     assert r['status'] == 'critical' and 's3cret-pw' not in r['message']
-    assert hc._redact('auth s3cret-pw failed', spec) == 'auth ******** failed'
+    assert hc_stores._redact('auth s3cret-pw failed', spec) == 'auth ******** failed'
 
 
 def test_process_exits_although_a_statvfs_never_returns():
@@ -286,7 +290,7 @@ def statvfs(path):
     if path == "/":
         forever.wait()
     return real(path)
-hc.os.statvfs = statvfs
+os.statvfs = statvfs
 res = hc.run_checks(hc.normalize({"checks": ["disk"], "disk_mounts": ["/"], "disk_timeout": 0.2}))
 print(json.dumps(res["checks"]))
 '''
@@ -358,8 +362,8 @@ def test_log_file_gone_before_the_scan_is_unknown(tmp_path, monkeypatch):
     """A file listed but not readable any more (rotated away, permissions): errors may be missing from the count."""
     (tmp_path / 'app.log').write_text(_line(datetime.datetime.now(), 'INFO ok'))
     gone = str(tmp_path / 'gone.log')
-    real = hc.log_files
-    monkeypatch.setattr(hc, 'log_files', lambda patterns: real(patterns) + [(gone, 10)])
+    real = hc_logs.log_files
+    monkeypatch.setattr(hc_logs, 'log_files', lambda patterns: real(patterns) + [(gone, 10)])
     res = hc.run_checks(_logs_cfg([str(tmp_path / '*.log')]))
     errors = res['checks'][1]
     assert errors['status'] == 'unknown' and errors['value'] == 0
@@ -368,7 +372,7 @@ def test_log_file_gone_before_the_scan_is_unknown(tmp_path, monkeypatch):
 
 def test_log_checks_time_out_as_unknown(tmp_path, monkeypatch):
     release = threading.Event()
-    monkeypatch.setattr(hc, 'check_logs', lambda spec: release.wait(30))
+    monkeypatch.setattr(hc_logs, 'check_logs', lambda spec: release.wait(30))
     started = time.monotonic()
     try:
         res = hc.run_checks(_logs_cfg([str(tmp_path / '*.log')], timeout=0.2))

@@ -18,6 +18,7 @@ import pytest
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks as hc
 from ansible_collections.redfire.ops.plugins.module_utils import log_scan
 from ansible_collections.redfire.ops.plugins.module_utils import sysctl_profile as sp
+from ansible_collections.redfire.ops.plugins.module_utils import url_secrets
 from ansible_collections.redfire.ops.plugins.module_utils.deadline import (
     Deadline, DeadlineExceeded, NotRegularFile, bounded_search, open_regular)
 
@@ -345,8 +346,8 @@ SECRET_URLS = [
 
 @pytest.mark.parametrize('url, secret, shown', SECRET_URLS)
 def test_mask_url_hides_userinfo_query_values_and_dsn_passwords(url, secret, shown):
-    assert hc.mask_url(url) == shown
-    assert secret not in hc.mask_secrets('connect to %s failed: %s' % (url, secret), url)
+    assert url_secrets.mask_url(url) == shown
+    assert secret not in url_secrets.mask_secrets('connect to %s failed: %s' % (url, secret), url)
 
 
 def test_health_check_output_and_textfile_carry_no_secret(http_server):

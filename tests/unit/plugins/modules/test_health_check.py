@@ -7,6 +7,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.redfire.ops.plugins.modules import health_check
+from ansible_collections.redfire.ops.plugins.module_utils import health_checks_config as hc_config
 
 
 def run_module(args, capsys, check_mode=False):
@@ -145,12 +146,12 @@ def test_logs_checks_in_results_and_textfile(tmp_path, capsys):
 
 
 def test_missing_client_library_uses_missing_required_lib(monkeypatch, capsys):
-    core = health_check.core
-    monkeypatch.setattr(core, 'postgres_driver', lambda: None)
+    # missing_libraries lives in health_checks_config and reads these names there.
+    monkeypatch.setattr(hc_config, 'postgres_driver', lambda: None)
     out = run_module({'checks': ['postgresql'], 'postgresql': [{'host': '127.0.0.1', 'password': 'pw-xyz'}]}, capsys)
     assert out['failed'] is True
     assert 'Failed to import the required Python library (psycopg2 (or psycopg))' in out['msg']
     assert 'postgresql check' in out['msg'] and 'pw-xyz' not in json.dumps(out)
-    monkeypatch.setattr(core, 'HAS_PSUTIL', False)
+    monkeypatch.setattr(hc_config, 'HAS_PSUTIL', False)
     out = run_module({'checks': ['cpu']}, capsys)
     assert 'Failed to import the required Python library (psutil)' in out['msg'] and 'cpu check' in out['msg']
