@@ -395,6 +395,8 @@ extends_documentation_fragment:
   - redfire.ops.attributes
   - redfire.ops.attributes.INFO_MODULE
 notes:
+  - Tested on managed hosts running Debian 12 (bookworm) with its Python 3.11, and on Python 3.8 (with ansible-core
+    2.16) and 3.9 (with ansible-core 2.21) by the collection's compat tests; other distributions are untested.
   - Linux only (C(/proc), C(statvfs), C(adjtimex), systemd).
   - Threads that time out (a hung NFS mount, an unanswered connection) are left behind as daemon threads and
     end with the module process; they never delay the result.
@@ -420,7 +422,7 @@ EXAMPLES = r'''
         ca_path: /etc/redfire/ca.pem
       - url: https://127.0.0.1:9100/metrics
         name: node_exporter
-        ca_path: /etc/redfire/web/node_exporter/ca.crt
+        ca_path: /etc/redfire-ops/web/node_exporter/ca.crt
         url_username: prometheus
         url_password: "{{ vault_web_config_client_password }}"
     postgresql:

@@ -25,8 +25,8 @@ EXPORTERS = {
 }
 # The scenario's scrape credentials (molecule.yml); the host certificate doubles as a client certificate.
 USER, PASSWORD = "prometheus", "molecule-scrape-Secret-0815"
-PG_WEB = "/etc/redfire/web/postgres_exporter"
-REDIS_WEB = "/etc/redfire/web/redis_exporter"
+PG_WEB = "/etc/redfire-ops/web/postgres_exporter"
+REDIS_WEB = "/etc/redfire-ops/web/redis_exporter"
 CLIENT = {9187: {"ca": PG_WEB + "/ca.crt", "user": USER, "password": PASSWORD},
           9121: {"ca": REDIS_WEB + "/ca.crt", "cert": REDIS_WEB + "/tls.crt", "key": REDIS_WEB + "/tls.key"}}
 

@@ -13,7 +13,7 @@ from tests.lib.web_probe import probe  # noqa: E402  pylint: disable=wrong-impor
 CONTAINER = "redfire-molecule-health_check-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
 TEXTFILE = "/var/lib/prometheus/node-exporter/redfire_health.prom"
 # node_exporter behind TLS and basic auth, with the scenario's test credentials (molecule.yml host_vars)
-URL, CA = "https://127.0.0.1:9100/metrics", "/etc/redfire/web/node_exporter/ca.crt"
+URL, CA = "https://127.0.0.1:9100/metrics", "/etc/redfire-ops/web/node_exporter/ca.crt"
 USER, PASSWORD = "prometheus", "molecule-scrape-Secret-0815"
 
 

@@ -14,7 +14,7 @@ CONTAINER = "redfire-molecule-node_exporter-" + os.environ.get("REDFIRE_MOLECULE
 PORT = 9100
 SERVICE = "prometheus-node-exporter"
 TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
-WEB_DIR = "/etc/redfire/web/node_exporter"
+WEB_DIR = "/etc/redfire-ops/web/node_exporter"
 CA = WEB_DIR + "/ca.crt"
 # The scenario's test credentials (molecule.yml host_vars).
 USER, PASSWORD = "prometheus", "molecule-scrape-Secret-0815"
