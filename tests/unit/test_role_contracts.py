@@ -16,8 +16,10 @@ def load(path):
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
 def test_argument_specs_match_defaults(role):
     defaults = load(role / "defaults" / "main.yml") if (role / "defaults" / "main.yml").exists() else {}
-    specs = load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"]
-    options = specs.get("options", {})
+    # defaults serve every entry point: their keys are the options of all entry points together
+    options = {}
+    for entry in load(role / "meta" / "argument_specs.yml")["argument_specs"].values():
+        options.update(entry.get("options", {}))
     assert sorted(options) == sorted(defaults), (
         "only in defaults: %s; only in argument_specs: %s"
         % (sorted(set(defaults) - set(options)), sorted(set(options) - set(defaults))))
