@@ -3,8 +3,8 @@
 Called by scripts/test after set-up. Each layer prints a summary line with its duration; the run ends
 with the plain line `N passed, N failed` over all layers, and exits non-zero when anything failed.
 
-Layers: lint, sanity, unit, molecule, integration (default: all). The molecule layer runs in a lane of its
-own beside the others (lint, sanity, unit, integration, one after the other): a Molecule scenario spends most of
+Layers: lint, sanity, unit, compat, molecule, integration (default: all). The molecule layer runs in a lane of its
+own beside the others (lint, sanity, unit, compat, integration, one after the other): a Molecule scenario spends most of
 its time waiting on `podman exec`, so the two lanes together take little more than the longer one.
 REDFIRE_TEST_LANES=1 runs every layer one after the other.
 """
@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["lint", "sanity", "unit", "molecule", "integration"]
+LAYERS = ["lint", "sanity", "unit", "compat", "molecule", "integration"]
 OUT = ROOT / ".build" / "test-results"
 
 
@@ -162,6 +162,30 @@ def layer_unit(result, log):
     junit.unlink(missing_ok=True)
     sh(["python", "-m", "pytest", "tests/unit", "-q", "-n", "2", "--junitxml", str(junit)], log)
     junit_counts(junit, result)
+
+
+def compat_versions():
+    """[(ansible-core, target Python)] from scripts/compat.txt (scripts/setup made their venvs)."""
+    rows = [line.split() for line in (ROOT / "scripts" / "compat.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    return [(core, target) for core, _controller, target in rows]
+
+
+def layer_compat(result, log):
+    """The plugin unit tests and the smoke run (tests/compat) on each other supported ansible-core."""
+    for core, target in compat_versions():
+        venv = ROOT / ".build" / "venvs" / ("ansible-core-" + core) / "bin"
+        env = dict(os.environ, PATH="%s:%s" % (venv, os.environ["PATH"]), REDFIRE_VENV_BIN=str(venv),
+                   REDFIRE_CORE_VERSION=core, REDFIRE_TARGET_PYTHON_VERSION=target,
+                   REDFIRE_TARGET_PYTHON=str(ROOT / ".build" / "venvs" / ("target-python" + target) / "bin" / "python"))
+        junit = OUT / ("compat-%s.xml" % core)
+        junit.unlink(missing_ok=True)
+        say("[compat] ansible-core %s, managed-host Python %s" % (core, target))
+        sh([str(venv / "python"), "-m", "pytest", "tests/unit/plugins", "tests/compat", "-q", "-n", "2",
+            "--junitxml", str(junit)], log, env=env)
+        before = len(result.failures)
+        junit_counts(junit, result)
+        result.failures[before:] = ["ansible-core %s: %s" % (core, name) for name in result.failures[before:]]
 
 
 def layer_molecule(result, log):

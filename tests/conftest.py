@@ -20,8 +20,10 @@ for _path in (COLLECTIONS, ROOT):  # `ansible_collections.redfire.ops...` and `t
 def project_env(**extra):
     """Environment for ansible/ansible-playbook/podman commands run by tests."""
     env = dict(os.environ)
+    # the compat layer points REDFIRE_VENV_BIN at the venv of another ansible-core
+    venv_bin = env.get("REDFIRE_VENV_BIN") or str(ROOT / ".venv" / "bin")
     env.update({
-        "PATH": "%s:%s" % (ROOT / ".venv" / "bin", env.get("PATH", "")),
+        "PATH": "%s:%s" % (venv_bin, env.get("PATH", "")),
         "ANSIBLE_COLLECTIONS_PATH": "%s:%s" % (COLLECTIONS, DEPS),
         "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
         "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),

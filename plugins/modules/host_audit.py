@@ -166,7 +166,8 @@ extends_documentation_fragment:
   - redfire.ops.attributes.INFO_MODULE
 notes:
   - Run it as root (C(become)); C(sshd -T), C(/etc/shadow) and the owners of other users' sockets need it.
-  - Tested on Debian 12 (systemd containers) with OpenSSH 9.2, APT and PostgreSQL 15 clients; the dnf, restic and borg
+  - Tested on Debian 12 (systemd containers) with OpenSSH 9.2, APT and PostgreSQL 15 clients, and on Python 3.8
+    (ansible-core 2.16) and 3.9 (2.21) by the compat tests; the dnf, restic and borg
     paths are tested with fake programs only.
 seealso:
   - module: redfire.ops.health_check

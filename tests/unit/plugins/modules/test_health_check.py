@@ -4,7 +4,7 @@ import json
 import time
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+from tests.lib.module_args import patch_module_args
 
 from ansible_collections.redfire.ops.plugins.modules import health_check
 from ansible_collections.redfire.ops.plugins.module_utils import health_checks_config as hc_config
