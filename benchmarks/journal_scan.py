@@ -23,7 +23,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-IMAGE = os.environ.get('REDFIRE_IMAGE', 'localhost/redfire-debian12-systemd:latest')
+IMAGE = os.environ.get('REDFIRE_IMAGE', 'localhost/redfire-debian12-systemd:bare')
 PATTERN = 'DatabaseError|ConnectionError|APIError|HTTPError|TradingError|OrderError|SystemError|RuntimeError'
 IDENT = 'redfire-bench'
 

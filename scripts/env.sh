@@ -13,5 +13,5 @@ export ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-0}
 export ANSIBLE_HOST_KEY_CHECKING=False
 export ANSIBLE_GALAXY_SERVER_LIST=""
 export CONTAINERS_CONF="$REDFIRE_ROOT/.build/containers.conf"
-export REDFIRE_IMAGE=${REDFIRE_IMAGE:-localhost/redfire-debian12-systemd:latest}
+export REDFIRE_IMAGE=${REDFIRE_IMAGE:-localhost/redfire-debian12-systemd:bare}
 export MOLECULE_IMAGE=${MOLECULE_IMAGE:-$REDFIRE_IMAGE}

@@ -49,6 +49,12 @@ def checklist_host_result(value, step='health_check', _filter='checklist_host_re
         return value
     if value.get('unreachable'):
         return not_checked('unreachable', 'unreachable: ' + _truncate(value.get('msg')))
+    if value.get('failed') and value.get('missing_libraries'):
+        missing = [m for m in value['missing_libraries'] if isinstance(m, dict)]
+        libraries = sorted(set(str(m.get('library')) for m in missing))
+        packages = sorted(set(str(m.get('package')) for m in missing))
+        return not_checked('missing_library', '%s needs %s on this host: install %s (redfire.ops.host_prereqs)'
+                           % (step, ', '.join(libraries), ' '.join(packages)))
     if value.get('failed') or 'checks' not in value:
         return not_checked('failed', '%s failed: %s' % (step, _truncate(value.get('msg') or value.get('stderr'))))
     return {'checks': list(value['checks'])}

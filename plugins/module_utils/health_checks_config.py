@@ -9,7 +9,9 @@ __metaclass__ = type
 import math
 import os
 import re
+from collections import namedtuple
 
+from ansible_collections.redfire.ops.plugins.module_utils.platforms import LIBRARY_PACKAGES
 from ansible_collections.redfire.ops.plugins.module_utils.url_secrets import mask_url
 
 try:
@@ -354,17 +356,20 @@ def _unique_names(cfg):
         seen[name] = option
 
 
+MissingLibrary = namedtuple('MissingLibrary', ['check', 'library', 'package'])
+
+
 def missing_libraries(cfg):
-    """[(check, library)] needed by the selected checks but not importable here."""
+    """[MissingLibrary] needed by the selected checks but not importable here."""
     missing = []
     if not HAS_PSUTIL:
         for c in PSUTIL_CHECKS:
             if c in cfg['checks'] and (c != 'processes' or cfg['processes']):
-                missing.append((c, 'psutil'))
+                missing.append(MissingLibrary(c, 'psutil', LIBRARY_PACKAGES['psutil']))
     if 'postgresql' in cfg['checks'] and cfg['postgresql'] and postgres_driver() is None:
-        missing.append(('postgresql', 'psycopg2 (or psycopg)'))
+        missing.append(MissingLibrary('postgresql', 'psycopg2 (or psycopg)', LIBRARY_PACKAGES['postgresql']))
     if 'redis' in cfg['checks'] and cfg['redis'] and redis_driver() is None:
-        missing.append(('redis', 'redis'))
+        missing.append(MissingLibrary('redis', 'redis', LIBRARY_PACKAGES['redis']))
     return missing
 
 

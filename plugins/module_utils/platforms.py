@@ -19,6 +19,14 @@ TESTED = (
     ('Debian', '12', 'bookworm'),
 )
 
+# What the host modules import, by purpose, and the Debian package that provides it (redfire.ops.host_prereqs
+# installs these; health_check names them when one is missing).
+LIBRARY_PACKAGES = {
+    'psutil': 'python3-psutil',
+    'postgresql': 'python3-psycopg2',
+    'redis': 'python3-redis',
+}
+
 PlatformVerdict = namedtuple('PlatformVerdict', ['supported', 'tested', 'message'])
 
 

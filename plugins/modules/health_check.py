@@ -459,6 +459,27 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+missing_libraries:
+  description:
+    - When the selected checks need a Python library that the host's Python cannot import, the module fails and
+      lists each here, with the Debian package that provides it. the role C(redfire.ops.checklist) reports such a host as
+      not checked with reason C(missing_library).
+  returned: failure, when a library is missing
+  type: list
+  elements: dict
+  contains:
+    check:
+      description: The check that needs it.
+      type: str
+      sample: cpu
+    library:
+      description: The Python library.
+      type: str
+      sample: psutil
+    package:
+      description: The Debian package that provides it.
+      type: str
+      sample: python3-psutil
 status:
   description: Worst status of all checks (C(ok) < C(warning) < C(unknown) < C(critical)).
   returned: always
@@ -672,8 +693,15 @@ def main():
     except core.ConfigError as exc:
         module.fail_json(msg=str(exc), changed=False)
 
-    for check, lib in core.missing_libraries(cfg):
-        module.fail_json(msg='%s (needed by the %s check)' % (missing_required_lib(lib), check), changed=False)
+    missing = core.missing_libraries(cfg)
+    if missing:
+        # every missing library at once, with the package that provides it (redfire.ops.host_prereqs installs them)
+        packages = sorted(set(m.package for m in missing))
+        module.fail_json(
+            msg='%s; on Debian and Ubuntu install %s (redfire.ops.host_prereqs does, and playbooks/site.yml runs it)'
+                % ('; '.join('%s (needed by the %s check)' % (missing_required_lib(m.library), m.check) for m in missing),
+                   ' '.join(packages)),
+            missing_libraries=[m._asdict() for m in missing], changed=False)
 
     textfile = params['textfile']
     if textfile and params['textfile_missing_directory'] == 'skip' and \

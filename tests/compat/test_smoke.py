@@ -73,7 +73,7 @@ def test_each_module_runs_on_the_target_python(tmp_path):
 
 def test_daily_check_against_a_container(tmp_path):
     reports = tmp_path / "reports"
-    with SystemdContainer("compat") as box:
+    with SystemdContainer("compat", host_libraries=True) as box:
         inventory = tmp_path / "inventory.json"
         inventory.write_text(json.dumps({"all": {"children": {
             "app": {"hosts": {box.name: {"ansible_connection": "containers.podman.podman",

@@ -6,7 +6,12 @@ import uuid
 from tests.conftest import ROOT, project_env, run
 from tests.lib.monitoring import wait_for
 
-IMAGE = os.environ.get("REDFIRE_IMAGE", "localhost/redfire-debian12-systemd:latest")
+IMAGE = os.environ.get("REDFIRE_IMAGE", "localhost/redfire-debian12-systemd:bare")
+# What redfire.ops.host_prereqs installs on a bare host (the image has the .debs, not the packages; offline, seconds).
+# Tests about something else install them this quick way; test_host_prereqs.py proves the role itself.
+HOST_LIBRARIES = ("python3-psutil", "python3-psycopg2", "python3-redis")
+INSTALL_HOST_LIBRARIES = ("DEBIAN_FRONTEND=noninteractive apt-get install -qq -y --no-download --no-install-recommends "
+                          + " ".join(HOST_LIBRARIES) + " >/dev/null")
 
 
 def wait_booted(execute, name, timeout):
@@ -18,13 +23,16 @@ def wait_booted(execute, name, timeout):
 class SystemdContainer:
     """A podman container with systemd as PID 1; `with SystemdContainer("name") as c:`."""
 
-    def __init__(self, purpose):
+    def __init__(self, purpose, host_libraries=False):
         self.name = "redfire-it-%s-%s" % (purpose, uuid.uuid4().hex[:8])
+        self.host_libraries = host_libraries  # install the host modules' libraries (a bare host otherwise)
 
     def __enter__(self):
         run(["podman", "run", "-d", "--name", self.name, "--systemd=always", "--stop-timeout", "1",
              IMAGE, "/sbin/init"])
         wait_booted(self.exec, self.name, 60)
+        if self.host_libraries:
+            self.exec(INSTALL_HOST_LIBRARIES)
         return self
 
     def __exit__(self, *exc):

@@ -45,3 +45,10 @@ def test_node_exporter_serves_health_series(host):
     assert re.search(r"^redfire_health_check_last_run_timestamp_seconds [0-9.e+]+$", metrics, re.M)
     # the textfile collector read the file without error
     assert re.search(r'^node_textfile_scrape_error 0$', metrics, re.M)
+
+
+def test_host_prereqs_installed_psutil_only(host):
+    """The bare image had none of the libraries; the daily check configures no PostgreSQL or Redis checks here."""
+    assert host.package("python3-psutil").is_installed
+    assert not host.package("python3-psycopg2").is_installed and not host.package("python3-redis").is_installed
+    assert host.run("python3 -c 'import psutil'").rc == 0

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, free_port, project_env, run
-from tests.lib.containers import IMAGE, wait_booted
+from tests.lib.containers import IMAGE, INSTALL_HOST_LIBRARIES, wait_booted
 
 APP_UNIT = """[Unit]
 Description=RedFire application stand-in for the checklist tests
@@ -55,9 +55,10 @@ class SshKey:
 
 
 class LabHost:
-    def __init__(self, name, key=None):
+    def __init__(self, name, key=None, host_libraries=True):
         self.name = name
         self.key = key  # an SshKey: reached over SSH; None: over podman exec
+        self.host_libraries = host_libraries  # False: a bare host, as a fresh server is before host_prereqs
         self.ssh_port = None
 
     def exec(self, command, check=True):
@@ -81,6 +82,8 @@ class LabHost:
         self._run_container()
         wait_booted(self.exec, self.name, 90)
         run(["podman", "exec", self.name, "sh", "-c", PREPARE, "prepare", APP_UNIT])
+        if self.host_libraries:
+            self.exec(INSTALL_HOST_LIBRARIES)
         if self.key:
             run(["podman", "exec", "-i", self.name, "sh", "-c", AUTHORIZE], input=self.key.public)
         return self
@@ -107,13 +110,14 @@ class LabHost:
                        check=False)
 
 
-def start_hosts(purpose, count, connection="ssh"):
-    """Start `count` lab hosts in parallel; `connection` "ssh" (default) or "podman". Stop them with stop_hosts."""
+def start_hosts(purpose, count, connection="ssh", host_libraries=True):
+    """Start `count` lab hosts in parallel; `connection` "ssh" (default) or "podman"; host_libraries False: bare
+    hosts. Stop them with stop_hosts."""
     if connection not in ("ssh", "podman"):
         raise ValueError("connection must be ssh or podman, not %r" % connection)
     token = uuid.uuid4().hex[:6]
     key = SshKey() if connection == "ssh" else None
-    hosts = [LabHost("redfire-it-%s-%s-%d" % (purpose, token, i), key) for i in range(1, count + 1)]
+    hosts = [LabHost("redfire-it-%s-%s-%d" % (purpose, token, i), key, host_libraries) for i in range(1, count + 1)]
     try:
         with ThreadPoolExecutor(max_workers=count) as pool:
             list(pool.map(LabHost.start, hosts))

@@ -20,7 +20,7 @@ _spec = importlib.util.spec_from_file_location('redfire_tests_root_conftest', st
 _root = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_root)
 free_port, run, project_env = _root.free_port, _root.run, _root.project_env
-from tests.lib.containers import wait_booted  # noqa: E402 - after the root conftest put the paths in place
+from tests.lib.containers import IMAGE, INSTALL_HOST_LIBRARIES, wait_booted  # noqa: E402 - after the root conftest put the paths in place
 from tests.lib.datastores import Postgres, Redis, wait_port  # noqa: E402
 from tests.lib.receivers import http_server, stop_http_server  # noqa: E402
 
@@ -164,7 +164,7 @@ def sshd(tmp_path):
 @pytest.fixture
 def systemd_container():
     """The project's Debian 12 image with systemd as PID 1, under a name no one else uses."""
-    image = os.environ.get('REDFIRE_IMAGE', 'localhost/redfire-debian12-systemd:latest')
+    image = IMAGE
     name = 'redfire-it-health-%s' % secrets.token_hex(4)
     env = project_env()
     run(['podman', 'run', '-d', '--systemd=always', '--stop-timeout', '1', '--name', name, image, '/sbin/init'],
@@ -172,6 +172,7 @@ def systemd_container():
     try:
         wait_booted(lambda command, check: run(['podman', 'exec', name, 'sh', '-c', command], check=check, env=env),
                     name, 30)
+        run(['podman', 'exec', name, 'sh', '-c', INSTALL_HOST_LIBRARIES], env=env)
         yield {'ansible_connection': 'containers.podman.podman', 'ansible_host': name,
                'ansible_python_interpreter': '/usr/bin/python3'}
     finally:

@@ -173,7 +173,7 @@ def test_systemd_units_in_container(runner, systemd_container):
     assert 'not found' in c['service:redfire-no-such-unit']['message']
     assert c['service:systemd-tmpfiles-clean.timer']['status'] == 'ok'
     assert c['load']['status'] in ('ok', 'warning', 'critical') and c['time_sync']['value'] in (0, 1)
-    # Debian's python3-psutil in the container; its root is overlay, /etc/hosts etc. are file bind mounts (left out)
+    # python3-psutil (installed as host_prereqs would) in the container; its root is overlay, /etc/hosts etc. are file bind mounts (left out)
     assert 0 <= c['cpu']['value'] <= 100 and c['memory']['unit'] == '%'
     assert 'disk:/' in c and not [n for n in c if n.startswith('disk:/etc') or n.startswith('disk:/run/.')], sorted(c)
     assert res['status'] == 'critical' and res['changed'] is False

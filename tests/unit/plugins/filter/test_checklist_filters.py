@@ -22,6 +22,12 @@ MISSING = {'name': 'service:nosuch', 'kind': 'service', 'status': 'critical', 'r
      {'not_checked': {'reason': 'unreachable', 'message': 'unreachable: Failed to connect: Connection refused'}}),
     ({'failed': True, 'msg': 'logs.errors_warning must be a number'}, 'health_check',
      {'not_checked': {'reason': 'failed', 'message': 'health_check failed: logs.errors_warning must be a number'}}),
+    ({'failed': True, 'msg': 'Failed to import ... (psutil)', 'missing_libraries': [
+        {'check': 'cpu', 'library': 'psutil', 'package': 'python3-psutil'},
+        {'check': 'redis', 'library': 'redis', 'package': 'python3-redis'},
+        {'check': 'memory', 'library': 'psutil', 'package': 'python3-psutil'}]}, 'health_check',
+     {'not_checked': {'reason': 'missing_library', 'message': 'health_check needs psutil, redis on this host: install '
+                                                              'python3-psutil python3-redis (redfire.ops.host_prereqs)'}}),
     ({'failed': True, 'msg': 'boom'}, 'Find the backups',
      {'not_checked': {'reason': 'failed', 'message': 'Find the backups failed: boom'}}),
 ])

@@ -155,3 +155,9 @@ def test_missing_client_library_uses_missing_required_lib(monkeypatch, capsys):
     monkeypatch.setattr(hc_config, 'HAS_PSUTIL', False)
     out = run_module({'checks': ['cpu']}, capsys)
     assert 'Failed to import the required Python library (psutil)' in out['msg'] and 'cpu check' in out['msg']
+    assert 'install python3-psutil (redfire.ops.host_prereqs' in out['msg']
+    assert out['missing_libraries'] == [{'check': 'cpu', 'library': 'psutil', 'package': 'python3-psutil'}]
+    # every missing library at once, each package named once
+    out = run_module({'checks': ['cpu', 'memory', 'postgresql'], 'postgresql': [{'host': '127.0.0.1'}]}, capsys)
+    assert [m['check'] for m in out['missing_libraries']] == ['cpu', 'memory', 'postgresql']
+    assert 'install python3-psutil python3-psycopg2 (' in out['msg']
