@@ -10,8 +10,10 @@ rulebook behind a token, the on-call's webhook and a status page as receivers.
 - a webhook call without the token is refused (401) and logged and runs nothing; a malformed body (400) and JSON
   that is no notification are logged, run nothing, and the rulebook keeps serving;
 - every user notice holds no host name or address."""
+import base64
 import json
 import os
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +31,8 @@ STANDIN = ROOT / "lab" / "redfire_standin"
 RULEBOOK = ROOT / "extensions" / "eda" / "rulebooks" / "redfire_alerts.yml"
 SITE = ROOT / ".venv" / "lib" / "python3.11" / "site-packages"
 TOKEN = "rb-" + os.urandom(12).hex()
+# Prometheus and Alertmanager behind TLS and basic auth (redfire.ops.web_config, the default), as in production
+MONITORING_PASSWORD = "incident-Monitoring-" + os.urandom(6).hex()
 
 
 def _post(url, body, token=None, raw=False):
@@ -113,20 +117,25 @@ def incident(tmp_path_factory):
             "alertmanager_trading_hours": [],
             "alertmanager_rulebook_url": "http://127.0.0.1:%d/alerts" % ports["rb"],
             "alertmanager_rulebook_token": TOKEN,
+            "web_config_enabled": True, "web_config_client_password": MONITORING_PASSWORD,
+            "web_config_ca_dir": str(tmp / "ca"),
         }
         render(tmp, ["prometheus", "alertmanager"], role_vars, project_env())
         am = Process("alertmanager", [need("prometheus-alertmanager"), "--config.file=%s/alertmanager.yml" % role_vars["alertmanager_config_dir"],
                                       "--storage.path=%s" % (tmp / "am-data"), "--web.listen-address=" + role_vars["alertmanager_listen_address"],
-                                      "--cluster.listen-address="], tmp)
+                                      "--cluster.listen-address=",
+                                      "--web.config.file=%s/web/web-config.yml" % role_vars["alertmanager_config_dir"]], tmp)
         started.append(am)
-        am_url = "http://127.0.0.1:%d" % ports["am"]
-        wait_for(lambda: http_get_json(am_url + "/api/v2/status"), 30, what="Alertmanager ready")
+        tls = {"ca_file": str(tmp / "ca" / "ca.crt"), "auth": ("prometheus", MONITORING_PASSWORD)}
+        am_url = "https://127.0.0.1:%d" % ports["am"]
+        wait_for(lambda: http_get_json(am_url + "/api/v2/status", **tls), 30, what="Alertmanager ready")
         prom = Process("prometheus", [need("prometheus"), "--config.file=%s/prometheus.yml" % role_vars["prometheus_config_dir"],
                                       "--storage.tsdb.path=" + role_vars["prometheus_storage_path"],
-                                      "--web.listen-address=" + role_vars["prometheus_listen_address"], "--rules.alert.resend-delay=1s"], tmp)
+                                      "--web.listen-address=" + role_vars["prometheus_listen_address"], "--rules.alert.resend-delay=1s",
+                                      "--web.config.file=%s/web/web-config.yml" % role_vars["prometheus_config_dir"]], tmp)
         started.append(prom)
-        prom_url = "http://127.0.0.1:%d" % ports["prom"]
-        wait_for(lambda: http_get_json(prom_url + "/api/v1/status/runtimeinfo"), 30, what="Prometheus ready")
+        prom_url = "https://127.0.0.1:%d" % ports["prom"]
+        wait_for(lambda: http_get_json(prom_url + "/api/v1/status/runtimeinfo", **tls), 30, what="Prometheus ready")
 
         state_dir, report_dir = tmp / "state", tmp / "reports"
         inventory = tmp / "inventory.yml"
@@ -137,6 +146,7 @@ def incident(tmp_path_factory):
                 "localhost": {"ansible_connection": "local", "ansible_python_interpreter": str(ROOT / ".venv" / "bin" / "python")}},
             "vars": {
                 "redfire_incident_alertmanager_url": am_url, "redfire_incident_prometheus_url": prom_url,
+                "redfire_monitoring_ca_path": tls["ca_file"], "web_config_client_password": MONITORING_PASSWORD,
                 "redfire_incident_state_dir": str(state_dir), "redfire_report_dir": str(report_dir),
                 "redfire_notify_webhook_url": hook.url + "/oncall",
                 "redfire_incident_status_page_url": status_page.url + "/status",
@@ -153,7 +163,7 @@ def incident(tmp_path_factory):
         wait_for(lambda: "Waiting for events" in rulebook.log.read_text(errors="replace"), 120, interval=0.5,
                  what="the rulebook to listen")
         yield {"tmp": tmp, "hook": hook, "status": status_page, "backend": backend, "container": container,
-               "am": am_url, "prom": prom_url, "rb": rb_url, "rulebook": rulebook, "state": state_dir, "reports": report_dir}
+               "am": am_url, "prom": prom_url, "tls": tls, "rb": rb_url, "rulebook": rulebook, "state": state_dir, "reports": report_dir}
     finally:
         for thing in reversed(started):
             thing.stop()
@@ -244,24 +254,31 @@ def test_crash_is_diagnosed_restarted_resolved_and_recorded(incident):
     print("crash to running again: %.0f s" % restarted_after)
 
 
-def _silence(am, instance):
+def _am(p, path, method="GET", body=None):
+    """Alertmanager's API over TLS with the monitoring client's credentials."""
+    request = urllib.request.Request(p["am"] + path, method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Content-Type": "application/json"})
+    request.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % p["tls"]["auth"]).encode()).decode())
+    with urllib.request.urlopen(request, timeout=10, context=ssl.create_default_context(cafile=p["tls"]["ca_file"])) as resp:
+        text = resp.read().decode()
+    return json.loads(text) if text else None
+
+
+def _silence(p, instance):
     now = time.time()
     body = {"matchers": [{"name": "alertname", "value": "TargetDown", "isRegex": False, "isEqual": True},
                          {"name": "instance", "value": instance, "isRegex": False, "isEqual": True}],
             "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 5)),
             "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 600)),
             "createdBy": "test_incident_rulebook", "comment": "maintenance"}
-    req = urllib.request.Request(am + "/api/v2/silences", data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read().decode())["silenceID"]
+    return _am(p, "/api/v2/silences", "POST", body)["silenceID"]
 
 
 def test_silence_means_diagnosis_only(incident):
     p = incident
     backend, hook = p["backend"], p["hook"]
     instance = "%s:8000" % backend.address
-    silence = _silence(p["am"], instance)
+    silence = _silence(p, instance)
     seen = len(hook.payloads())
     try:
         backend.crash()
@@ -282,14 +299,14 @@ def test_silence_means_diagnosis_only(incident):
     except AssertionError as exc:
         raise AssertionError(str(exc) + _explain(p)) from exc
     finally:
-        urllib.request.urlopen(urllib.request.Request(p["am"] + "/api/v2/silence/" + silence, method="DELETE"), timeout=10)
+        _am(p, "/api/v2/silence/" + silence, "DELETE")
         backend.start()
 
 
 def test_second_crash_within_the_hour_opens_the_breaker_and_escalates(incident):
     p = incident
     backend, hook = p["backend"], p["hook"]
-    wait_for(lambda: not [a for a in http_get_json(p["am"] + "/api/v2/alerts") if a["labels"].get("alertname") == "TargetDown"],
+    wait_for(lambda: not [a for a in _am(p, "/api/v2/alerts") if a["labels"].get("alertname") == "TargetDown"],
              120, interval=1, what="no TargetDown before the drill")
     seen = len(hook.payloads())
     backend.crash()
