@@ -144,6 +144,32 @@ def incident_memory_findings(top, oom, count=5):
     return lines
 
 
+def incident_log_findings(analysis, minutes=15, host=None):
+    """Findings of the service runbook from its log_analysis result over the last ``minutes``: one line with the
+    sources read (journals and files) and the counts by category, one per error event (time, source, first line,
+    how many more lines), one per source that could not be read, each after ``host: `` when given. A skipped or
+    missing result gives none."""
+    if not isinstance(analysis, dict) or 'error_counts' not in analysis:
+        return []
+    files = [f for f in analysis.get('files') or [] if isinstance(f, dict)]
+    sources = ', '.join(str(f.get('path')) for f in files) or 'no source'
+    counts = ', '.join('%s=%s' % kv for kv in (analysis.get('error_counts') or {}).items() if kv[1])
+    events = analysis.get('error_events') or 0
+    head = 'logs of the last %s min (%s): ' % (minutes, sources)
+    lines = [head + ('%d error events: %s' % (events, counts) if events else 'no error events')]
+    for detail in analysis.get('error_details') or []:
+        more = len(detail.get('continuation') or [])
+        lines.append('%s %s: %s%s' % (detail.get('time'), detail.get('file'), _truncate(detail.get('message')),
+                                      ' (+%d lines)' % more if more else ''))
+    shown = len(analysis.get('error_details') or [])
+    if events > shown:
+        lines.append('... and %d more error events' % (events - shown))
+    for f in files:
+        if f.get('error'):
+            lines.append('not read: %s' % _truncate(f['error']))
+    return ['%s: %s' % (host, line) for line in lines] if host else lines
+
+
 def incident_summary(results, level=1, confirm=False, findings=None):
     """Impact notes of the incident report: which hosts are affected (not checked, or a check not ok), the
     escalation level and whether recovery was confirmed, then the runbooks' findings."""
@@ -197,4 +223,4 @@ class FilterModule(object):
             ('checklist_event', checklist_event), ('checklist_step_failed', checklist_step_failed),
             ('incident_down', incident_down), ('incident_actions', incident_actions),
             ('incident_action_failed', incident_action_failed), ('incident_memory_findings', incident_memory_findings),
-            ('incident_summary', incident_summary), ('notify_recipients', notify_recipients)))
+            ('incident_log_findings', incident_log_findings), ('incident_summary', incident_summary), ('notify_recipients', notify_recipients)))

@@ -44,9 +44,13 @@ def newest(report_dir, kind, ext):
 @pytest.fixture(scope="module")
 def faulty_lab(lab_hosts, tmp_path_factory):
     """Healthy hosts 1 and 3; host 2 with its service stopped, /data filled, error lines in its log: two of them
-    from an hour ago in the file rotated since (app.log.1), which the last 24 hours must still count."""
+    from an hour ago in the file rotated since (app.log.1), which the last 24 hours must still count; and one in
+    the unit's journal, written by the unit as it stops (its ExecStopPost), which the daily check counts too."""
     sick = lab_hosts[1]
-    sick.exec("systemctl stop redfire-app && head -c 1000000 /dev/zero > /data/fill && "
+    sick.exec("mkdir -p /etc/systemd/system/redfire-app.service.d && printf '[Service]\\nExecStopPost=/bin/echo "
+              "ERROR DatabaseError: pool exhausted while stopping\\n' > /etc/systemd/system/redfire-app.service.d/it.conf "
+              "&& systemctl daemon-reload && "
+              "systemctl stop redfire-app && head -c 1000000 /dev/zero > /data/fill && "
               "for i in 1 2; do echo \"$(date -d '-1 hour' '+%Y-%m-%d %H:%M:%S') ERROR DatabaseError: connection "
               "refused $i\" >> /var/log/redfire/app.log.1; done && "
               "for i in 3 4; do echo \"$(date '+%Y-%m-%d %H:%M:%S') ERROR DatabaseError: connection refused $i\" "
@@ -94,7 +98,10 @@ def test_daily_check_faults_show_for_the_faulty_host_only(faulty_lab, tmp_path):
     assert {p["host"] for p in report["problems"]} == {sick.name}
     assert problems["service:redfire-app"]["status"] == "critical"
     assert problems["disk:/data"]["status"] == "critical"
-    assert problems["log_errors"]["status"] == "critical" and "database_error=4" in problems["log_errors"]["message"]
+    # the file's four error lines and the unit's journal entry (health_check's logs.journal, the daily services)
+    log_errors = problems["log_errors"]
+    assert log_errors["status"] == "critical" and log_errors["value"] == 5, log_errors
+    assert "database_error=5 (1 of them in the journal of journal:unit=redfire-app)" in log_errors["message"], log_errors
     checks = {c["name"] for c in by_host[healthy[0].name]["checks"]}
     assert {"memory", "disk:/data", "service:redfire-app", "log_size", "log_errors"} <= checks
 
@@ -106,7 +113,7 @@ def test_daily_check_faults_show_for_the_faulty_host_only(faulty_lab, tmp_path):
     assert 'redfire_health_check_status{check="service:redfire-app",kind="service"} 2' in sick_metrics
     assert "redfire_health_check_overall_status 2" in sick_metrics
     assert 'redfire_health_check_status{check="log_errors",kind="log_errors"} 2' in sick_metrics
-    assert 'redfire_health_check_value{check="log_errors",kind="log_errors",unit=""} 4.0' in sick_metrics
+    assert 'redfire_health_check_value{check="log_errors",kind="log_errors",unit=""} 5.0' in sick_metrics
     for host in healthy:
         metrics = host.exec("cat %s" % TEXTFILE).stdout
         assert 'redfire_health_check_status{check="service:redfire-app",kind="service"} 0' in metrics
@@ -136,7 +143,7 @@ def test_incident_diagnoses_without_confirmation_and_recovers_with_it(faulty_lab
     hosts, inventory = faulty_lab
     sick = hosts[1]
     services = json.dumps({"redfire_incident_services": ["redfire-app"], "redfire_report_dir": str(tmp_path),
-                           "redfire_report_language": "en"})
+                           "redfire_report_language": "en", "redfire_incident_log_minutes": 30})
 
     proc = playbook(inventory, "incident_response.yml", "--check", "-e", services, "-e", "redfire_incident_confirm=true")
     assert proc.returncode == 0, proc.stdout[-4000:]
@@ -156,6 +163,16 @@ def test_incident_diagnoses_without_confirmation_and_recovers_with_it(faulty_lab
     assert {p["host"] for p in diagnosis["problems"]} == {sick.name}
     assert "impact: 1 of 3 hosts affected: %s" % sick.name in diagnosis["notes"]
     assert any("would restart redfire-app" in line for line in proc.stdout.splitlines())
+    # the last minutes of the service's journal and of the log files, through log_analysis, for the sick host only
+    logs = [n for n in diagnosis["notes"] if ": logs of the last 30 min (" in n]
+    assert sorted(n.split(": ", 1)[0] for n in logs) == sorted(h.name for h in hosts), logs
+    sick_logs = [n for n in logs if n.startswith(sick.name + ": ")][0]
+    assert "/var/log/redfire/app.log" in sick_logs and "journal:unit=redfire-app" in sick_logs, sick_logs
+    # the file's two lines of now and the journal's entry; systemd's own lines for a clean stop are no failure
+    assert sick_logs.endswith("3 error events: database_error=3"), sick_logs
+    assert any(n.startswith(sick.name + ": ") and n.endswith(
+        " journal:unit=redfire-app: ERROR DatabaseError: pool exhausted while stopping") for n in diagnosis["notes"])
+    assert all(n.endswith("no error events") for n in logs if n != sick_logs), logs
 
     proc = playbook(inventory, "incident_response.yml", "--tags", "service_down", "-e", services,
                     "-e", "redfire_incident_confirm=true")
@@ -353,7 +370,7 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     assert "8999" in listeners["message"] and "python3" in listeners["message"], listeners
     # errors above warning 0 (not above critical 100), but syslog.log has no timestamp of the format: unknown
     sick_errors = by_host[sick.name]["log_errors"]
-    assert sick_errors["status"] == "unknown" and 2 <= sick_errors["value"] <= 4, sick_errors
+    assert sick_errors["status"] == "unknown" and 3 <= sick_errors["value"] <= 5, sick_errors
     assert "no line with a timestamp in /var/log/redfire/syslog.log" in sick_errors["message"], sick_errors
     sick.exec("rm /var/log/redfire/syslog.log")
     assert {p["host"] for p in report["problems"]} - {"monitoring", "business"} == {sick.name}

@@ -180,3 +180,23 @@ def test_a_user_who_may_not_read_the_journal_gets_a_status_not_a_failure(box):
     fs = r['files'][0]
     assert fs['status'] == 'error' and 'no permission to read the journal' in fs['error'], fs
     assert r['total_errors'] == 0 and r['incomplete'] is True and r['problems'] == [fs['error']]
+
+
+def test_health_check_counts_the_units_journal_errors_in_log_errors(box):
+    """health_check's logs.journal (the daily check's): the unit's error entries of the last hour, with the files."""
+    box.exec("mkdir -p /var/log/redfire && echo \"$(date '+%Y-%m-%d %H:%M:%S') ERROR HTTPError 503 in the file\" "
+             "> /var/log/redfire/app.log")
+    inventory = box.inventory(str(box.tmp / 'inv.yml'))
+    args = {'checks': ['logs'], 'logs': {'paths': ['/var/log/redfire/*.log'], 'journal': [UNIT], 'hours': 1,
+                                         'errors_warning': 0, 'errors_critical': 1000}}
+    proc = run(['ansible', 'all', '-i', inventory, '-m', 'redfire.ops.health_check', '-a', json.dumps(args)],
+               check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout.partition(' => ')[2])
+    errors = dict((c['name'], c) for c in result['checks'])['log_errors']
+    now = int(box.exec('date +%s').stdout)
+    counts, _levels, _events = _reference(box, '-u %s' % UNIT, now - 3600, now)
+    in_journal = sum(counts.values())
+    assert in_journal >= 4 * 12  # before, inside and after the window of the other tests: 12 rounds, 4 counts each
+    assert errors['status'] == 'warning' and errors['value'] == in_journal + 1, errors
+    assert '(%d of them in the journal of journal:unit=%s)' % (in_journal, UNIT) in errors['message'], errors

@@ -121,3 +121,32 @@ def test_recipients_of_each_level():
         F['notify_recipients'](contacts, 5)
     with pytest.raises(AnsibleFilterError, match='contact levels must be 1 to 4'):
         F['notify_recipients']({'ops': {}}, 1)
+
+
+def test_log_findings_of_the_last_minutes():
+    analysis = {
+        'error_counts': {'database_error': 2, 'api_error': 0, 'service_failure': 1}, 'error_events': 4,
+        'error_details': [
+            {'time': '2024-05-01 08:00:01', 'file': 'journal:unit=redfire-app', 'message': 'DatabaseError: refused',
+             'continuation': []},
+            {'time': '2024-05-01 08:00:02', 'file': '/var/log/redfire/app.log', 'message': 'ERROR DatabaseError x',
+             'continuation': ['Traceback (most recent call last):', '  File "a.py"']},
+            {'time': '2024-05-01 08:00:03', 'file': 'journal:unit=redfire-app',
+             'message': 'redfire-app.service: Failed with result exit-code.', 'continuation': []}],
+        'files': [{'path': '/var/log/redfire/app.log', 'error': None}, {'path': 'journal:unit=redfire-app', 'error': None},
+                  {'path': 'journal:unit=nosuch', 'error': 'no such unit: nosuch'}]}
+    assert F['incident_log_findings'](analysis, 30) == [
+        'logs of the last 30 min (/var/log/redfire/app.log, journal:unit=redfire-app, journal:unit=nosuch): '
+        '4 error events: database_error=2, service_failure=1',
+        '2024-05-01 08:00:01 journal:unit=redfire-app: DatabaseError: refused',
+        '2024-05-01 08:00:02 /var/log/redfire/app.log: ERROR DatabaseError x (+2 lines)',
+        '2024-05-01 08:00:03 journal:unit=redfire-app: redfire-app.service: Failed with result exit-code.',
+        '... and 1 more error events',
+        'not read: no such unit: nosuch']
+    quiet = {'error_counts': {'database_error': 0}, 'error_events': 0, 'error_details': [],
+             'files': [{'path': 'journal:unit=redfire-app', 'error': None}]}
+    assert F['incident_log_findings'](quiet) == ['logs of the last 15 min (journal:unit=redfire-app): no error events']
+    assert F['incident_log_findings'](quiet, 5, 'app1') == [
+        'app1: logs of the last 5 min (journal:unit=redfire-app): no error events']
+    assert F['incident_log_findings']({'skipped': True, 'changed': False}) == []
+    assert F['incident_log_findings'](None) == []
