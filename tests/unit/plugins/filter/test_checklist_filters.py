@@ -150,3 +150,35 @@ def test_log_findings_of_the_last_minutes():
         'app1: logs of the last 5 min (journal:unit=redfire-app): no error events']
     assert F['incident_log_findings']({'skipped': True, 'changed': False}) == []
     assert F['incident_log_findings'](None) == []
+
+
+def test_listener_findings():
+    lines = ['LISTEN 0      128    0.0.0.0:8000   0.0.0.0:*    users:(("python3",pid=7,fd=3))']
+    assert F['incident_listener_findings'](lines, [8000]) == [
+        'listening: LISTEN 0 128 0.0.0.0:8000 0.0.0.0:* users:(("python3",pid=7,fd=3))']
+    assert F['incident_listener_findings']([], [8000, 8001]) == ['listening: nothing on port 8000, 8001']
+    assert F['incident_listener_findings']([''], []) == []
+
+
+def test_notify_outcomes_read_machine_fields_not_messages():
+    results = [{'status': 200, 'url': 'http://secret@h/1'}, {'status': 500, 'url': 'http://secret@h/2'},
+               {'status': -1, 'msg': 'Connection refused', 'url': 'http://secret@h/3'}]
+    failures = F['notify_webhook_failures'](results)
+    assert failures == ['webhook 2 of 3: HTTP 500', 'webhook 3 of 3: HTTP no answer']
+    assert 'secret' not in ' '.join(failures)
+    assert F['notify_webhook_failures']([]) == []
+    # community.general.mail: exit_json(msg=..., result={refused}) when sent, fail_json(rc=1, msg=...) when not
+    assert F['notify_mail_outcome']({'msg': 'Mail sent successfully', 'result': {}}, 2) == 'mail to 2 recipient(s): sent'
+    assert F['notify_mail_outcome']({'msg': 'whatever the words', 'result': {}}, 2) == 'mail to 2 recipient(s): sent'
+    assert F['notify_mail_outcome']({'msg': 'Failed to send mail to at least one recipient',
+                                     'result': {'a@x': [550, 'no such user']}}, 2) == \
+        'mail to 2 recipient(s): sent, refused by the server for 1 of them'
+    failed = {'rc': 1, 'msg': 'Unable to Connect 127.0.0.1:25: refused', 'failed': False, 'failed_when_result': False}
+    assert F['notify_mail_outcome'](failed, 2) == 'mail to 2 recipient(s): FAILED'
+    assert F['notify_mail_outcome']({'failed': True, 'msg': 'missing required arguments: to'}, 1) == \
+        'mail to 1 recipient(s): FAILED'
+    assert F['notify_mail_outcome']({'skipped': True}, 0) == 'mail to 0 recipient(s): not sent (skipped)'
+    assert F['incident_notice_outcome']({'skipped': True, 'changed': False}, 'clear') == \
+        'user notice (clear): not posted: redfire_incident_status_page_url is not set'
+    assert F['incident_notice_outcome']({'status': 202}, 'incident') == 'user notice (incident): HTTP 202'
+    assert F['incident_notice_outcome']({'status': -1, 'msg': 'refused'}, 'incident') == 'user notice (incident): HTTP no answer'
