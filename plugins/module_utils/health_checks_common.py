@@ -66,7 +66,7 @@ PSEUDO_FSTYPES = frozenset((
 ))
 
 try:
-    import psutil  # noqa: F401  (imported here so callers can test HAS_PSUTIL)
+    import psutil  # noqa: F401  pylint: disable=unused-import  (imported here so callers can test HAS_PSUTIL)
     HAS_PSUTIL = True
 except ImportError:
     psutil = None

@@ -322,7 +322,7 @@ options:
       - No matching file is not a problem (both checks V(ok), value 0). A file that cannot be read, is read only
         in part, or has no line with a timestamp of the configured format makes C(log_errors) V(unknown) unless it
         is V(critical) already, because its errors may be missing from the count; so does a journal source that
-        cannot be read (no C(journalctl), no permission: run with become) or a unit systemd does not know.
+        cannot be read (no C(journalctl), no permission to read the journal, see below) or a unit systemd does not know.
     type: dict
     suboptions:
       paths:

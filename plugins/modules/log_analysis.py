@@ -399,7 +399,7 @@ files:
     entries_read:
       description: Journal entries read for the window (journal sources); with RV(files[].grep), only the entries
         journalctl passed (those holding a category literal). The counts, levels and histogram are the same either
-        way: they count error events only.
+        way, as they count error events only.
       type: int
     grep:
       description: The pattern journalctl got as C(--grep) (the literals every category match contains, the

@@ -187,7 +187,7 @@ def test_cert_not_after_matches_cryptography(tmp_path):
         der = cert.public_bytes(serialization.Encoding.DER)
         assert hc.cert_not_after(der) == int(cert.not_valid_after_utc.timestamp())
     r = hc_net._cert_result('api', ssl.PEM_cert_to_DER_cert(cert.public_bytes(serialization.Encoding.PEM).decode()),
-                        {'cert_warning_days': 14, 'cert_critical_days': 3}, now=time.time() + 40001 * 86400)
+                            {'cert_warning_days': 14, 'cert_critical_days': 3}, now=time.time() + 40001 * 86400)
     assert r['status'] == 'critical' and 'expired' in r['message'] and r['value'] < 0
 
 
