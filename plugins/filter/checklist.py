@@ -150,6 +150,42 @@ def incident_memory_findings(top, oom, count=5):
     return lines
 
 
+def incident_listener_findings(lines, ports=None):
+    """Findings of what listens on the alert's ports (``ss -H -tlnp`` lines, spaces squeezed), or that nothing
+    does on them."""
+    found = ['listening: ' + ' '.join(line.split()) for line in lines or [] if str(line).strip()]
+    ports = [str(p) for p in ports or []]
+    if ports and not found:
+        return ['listening: nothing on port ' + ', '.join(ports)]
+    return found
+
+
+def incident_log_findings(analysis, minutes=15, host=None):
+    """Findings of the service runbook from its log_analysis result over the last ``minutes``: one line with the
+    sources read (journals and files) and the counts by category, one per error event (time, source, first line,
+    how many more lines), one per source that could not be read, each after ``host: `` when given. A skipped or
+    missing result gives none."""
+    if not isinstance(analysis, dict) or 'error_counts' not in analysis:
+        return []
+    files = [f for f in analysis.get('files') or [] if isinstance(f, dict)]
+    sources = ', '.join(str(f.get('path')) for f in files) or 'no source'
+    counts = ', '.join('%s=%s' % kv for kv in (analysis.get('error_counts') or {}).items() if kv[1])
+    events = analysis.get('error_events') or 0
+    head = 'logs of the last %s min (%s): ' % (minutes, sources)
+    lines = [head + ('%d error events: %s' % (events, counts) if events else 'no error events')]
+    for detail in analysis.get('error_details') or []:
+        more = len(detail.get('continuation') or [])
+        lines.append('%s %s: %s%s' % (detail.get('time'), detail.get('file'), _truncate(detail.get('message')),
+                                      ' (+%d lines)' % more if more else ''))
+    shown = len(analysis.get('error_details') or [])
+    if events > shown:
+        lines.append('... and %d more error events' % (events - shown))
+    for f in files:
+        if f.get('error'):
+            lines.append('not read: %s' % _truncate(f['error']))
+    return ['%s: %s' % (host, line) for line in lines] if host else lines
+
+
 def incident_summary(results, level=1, confirm=False, findings=None):
     """Impact notes of the incident report: which hosts are affected (not checked, or a check not ok), the
     escalation level and whether recovery was confirmed, then the runbooks' findings."""
@@ -195,6 +231,44 @@ def notify_recipients(contacts, level=1, webhook_url=None, emails=None):
     return {'webhooks': hooks, 'emails': unique}
 
 
+WEBHOOK_OK = (200, 201, 202, 204)
+
+
+def notify_webhook_failures(results, ok=WEBHOOK_OK):
+    """One text per webhook of the notify loop (its registered results) that did not answer with a status in
+    ``ok``: its place and HTTP status, never its address or headers."""
+    results = [r for r in results or [] if isinstance(r, dict)]
+    out = []
+    for i, r in enumerate(results):
+        status = r.get('status')
+        if status not in ok:
+            out.append('webhook %d of %d: HTTP %s' % (i + 1, len(results), 'no answer' if status in (None, -1) else status))
+    return out
+
+
+def notify_mail_outcome(result, recipients=0):
+    """Whether the report's mail went out, from community.general.mail's registered result (its machine fields:
+    ``rc`` on a failure, ``result`` the recipients the server refused), never its message text."""
+    result = result if isinstance(result, dict) else {}
+    head = 'mail to %s recipient(s): ' % recipients
+    if result.get('skipped'):
+        return head + 'not sent (skipped)'
+    sent = not result.get('failed') and result.get('rc') in (None, 0) and isinstance(result.get('result'), dict)
+    if not sent:
+        return head + 'FAILED'
+    refused = len(result['result'])
+    return head + ('sent' if not refused else 'sent, refused by the server for %d of them' % refused)
+
+
+def incident_notice_outcome(result, kind):
+    """Whether a user notice went to the status page, from the uri task's registered result."""
+    result = result if isinstance(result, dict) else {}
+    if result.get('skipped'):
+        return 'user notice (%s): not posted: redfire_incident_status_page_url is not set' % kind
+    status = result.get('status')
+    return 'user notice (%s): HTTP %s' % (kind, 'no answer' if status in (None, -1) else status)
+
+
 class FilterModule(object):
     def filters(self):
         return dict((name, guarded(name, func, AnsibleFilterError)) for name, func in (
@@ -203,4 +277,7 @@ class FilterModule(object):
             ('checklist_event', checklist_event), ('checklist_step_failed', checklist_step_failed),
             ('incident_down', incident_down), ('incident_actions', incident_actions),
             ('incident_action_failed', incident_action_failed), ('incident_memory_findings', incident_memory_findings),
-            ('incident_summary', incident_summary), ('notify_recipients', notify_recipients)))
+            ('incident_log_findings', incident_log_findings), ('incident_listener_findings', incident_listener_findings),
+            ('incident_summary', incident_summary), ('notify_recipients', notify_recipients),
+            ('notify_webhook_failures', notify_webhook_failures), ('notify_mail_outcome', notify_mail_outcome),
+            ('incident_notice_outcome', incident_notice_outcome)))

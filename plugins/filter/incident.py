@@ -11,6 +11,7 @@ __metaclass__ = type
 import functools
 import time
 
+from ansible_collections.redfire.ops.plugins.module_utils import check_result
 from ansible_collections.redfire.ops.plugins.module_utils.filter_input import guarded
 from ansible_collections.redfire.ops.plugins.module_utils import incident as core
 from ansible_collections.redfire.ops.plugins.module_utils import incident_record as records
@@ -57,6 +58,40 @@ def incident_record(record_or_alert, received_at=None, **updates):
     return records.update_record(record_or_alert, **updates)
 
 
+NO_PLAN = 'no host of the inventory: nothing diagnosed'
+
+
+def incident_firing_record(alert, received_at, plans=None, checks=None, events=None, done_at=None, silences=None):
+    """The record of a firing alert after its host's runbooks and recovery (incident_auto's hosts: their
+    __auto_plans, redfire_incident_checks, redfire_incident_timeline, redfire_incident_done_at): the restart its
+    plan made, ok when the unit's last service check after it is ok (then the service is back at done_at), failed
+    otherwise (which escalates); the silences matching its labels; the plan's reason as a note."""
+    if not isinstance(alert, dict) or 'incident_id' not in alert:
+        raise core.IncidentError('the alert must be one of incident_alerts\' results, got %r' % (alert,))
+    unit, host = alert.get('unit'), alert.get('host')
+    plan = next((p for p in plans or [] if isinstance(p, dict) and p.get('unit') == unit), {})
+    after = [c.get('status') for c in checks or [] if isinstance(c, dict) and c.get('name') == 'service:%s' % unit]
+    back = bool(after) and after[-1] == 'ok'
+    restarted = plan.get('action') == 'restart'
+    actions = [{'time': done_at, 'host': host, 'unit': unit, 'action': 'restart', 'result': 'ok' if back else 'failed'}]
+    return incident_record(alert, received_at=received_at, events=events or [],
+                           diagnosed_at=done_at if host else None,
+                           actions=actions if restarted else [],
+                           service_back_at=done_at if restarted and back else None,
+                           escalate=bool(plan.get('escalate')),
+                           silences=core.matching_silences(silences or [], alert.get('labels') or {}),
+                           notifications=['plan: %s' % (plan['reason'] if 'reason' in plan else NO_PLAN)])
+
+
+def incident_resolved_results(record):
+    """The post-incident report's rows ({host: [check]}) of a closed record: the incident, ok, "<alert> resolved"
+    (its host, or controller for an alert of no inventory host)."""
+    if not isinstance(record, dict) or 'alertname' not in record:
+        raise core.IncidentError('the record must be one of incident_record\'s results, got %r' % (record,))
+    return {record.get('host') or 'controller': [check_result.result(
+        'incident', 'incident', 'ok', message='%s resolved' % record['alertname'], reason='resolved')]}
+
+
 def incident_impact(failed, during, baseline_rate, duration_seconds):
     """Orders failed and missing during the incident from three Prometheus query results."""
     return records.order_impact(failed, during, baseline_rate, duration_seconds)
@@ -93,4 +128,5 @@ class FilterModule(object):
         return dict((name, _named(name, func)) for name, func in (
             ('incident_alerts', incident_alerts), ('incident_silenced', incident_silenced),
             ('incident_plan', incident_plan), ('incident_record', incident_record),
-            ('incident_impact', incident_impact), ('incident_notice', incident_notice)))
+            ('incident_impact', incident_impact), ('incident_notice', incident_notice),
+            ('incident_firing_record', incident_firing_record), ('incident_resolved_results', incident_resolved_results)))

@@ -66,7 +66,8 @@ PSEUDO_FSTYPES = frozenset((
 ))
 
 try:
-    import psutil  # noqa: F401  (imported here so callers can test HAS_PSUTIL)
+    # imported here so callers can test HAS_PSUTIL
+    import psutil  # noqa: F401  pylint: disable=unused-import
     HAS_PSUTIL = True
 except ImportError:
     psutil = None

@@ -296,10 +296,10 @@ def normalize(params):
 
 
 def _logs(logs):
-    """The ``logs`` option, validated (its categories by the log scanner itself)."""
+    """The ``logs`` option, validated (its categories and journal sources by the log scanner itself)."""
     if not isinstance(logs, dict):
-        raise ConfigError('logs must be a dict with at least paths (a list of log files or globs)')
-    known = ('paths', 'hours', 'categories', 'timestamp_format', 'timestamp_regex', 'size_warning_mb',
+        raise ConfigError('logs must be a dict with paths (a list of log files or globs) and/or journal (units)')
+    known = ('paths', 'journal', 'hours', 'categories', 'timestamp_format', 'timestamp_regex', 'size_warning_mb',
              'size_critical_mb', 'errors_warning', 'errors_critical', 'timeout')
     extra = sorted(set(logs) - set(known))
     if extra:
@@ -307,12 +307,27 @@ def _logs(logs):
     paths = logs.get('paths')
     if isinstance(paths, str):
         paths = [paths]
-    if not paths or not isinstance(paths, list):
-        raise ConfigError('logs.paths must list at least one log file or glob, such as /var/log/redfire/*.log')
+    journal = logs.get('journal')
+    if journal is None:
+        journal = []
+    if paths is None and journal:
+        paths = []
+    if not isinstance(paths, list) or not (paths or journal):
+        raise ConfigError('logs.paths must list at least one log file or glob, such as /var/log/redfire/*.log '
+                          '(or give logs.journal, units whose journal is counted)')
     spec = {'paths': [_nonempty(path, 'logs.paths[%d]' % i) for i, path in enumerate(paths)]}
     for i, path in enumerate(spec['paths']):
         if not path.startswith('/'):
             raise ConfigError('logs.paths[%d] must be an absolute path or glob, got %r' % (i, path))
+    from ansible_collections.redfire.ops.plugins.module_utils.log_journal import (  # pylint: disable=import-outside-toplevel
+        parse_sources)
+    from ansible_collections.redfire.ops.plugins.module_utils.log_patterns import (  # pylint: disable=import-outside-toplevel
+        LogScanError as JournalError)
+    try:
+        parse_sources(journal)
+    except JournalError as exc:
+        raise ConfigError('logs.%s' % str(exc))
+    spec['journal'] = journal
     hours = logs.get('hours')
     spec['hours'] = _num(DEFAULT_LOG_HOURS if hours is None else hours, 'logs.hours', 0, MAX_LOG_HOURS, low_open=True)
     for wkey, ckey, wdefault, cdefault in (

@@ -37,35 +37,44 @@ def log_files(patterns):
 
 def check_logs(spec, now=None):
     """[log_size, log_errors]: the largest log file matching ``spec['paths']`` against its thresholds in MB, and the
-    error lines of the last ``spec['hours']`` in those files and their rotated siblings (redfire.ops.log_analysis's
-    core in one process), within ``spec['timeout']``: a scan cut by it makes log_errors unknown and says where it
-    stopped. Runs in a forked child process (see _Forked)."""
+    error events of the last ``spec['hours']`` in those files and their rotated siblings and in the journal of the
+    units of ``spec['journal']`` (redfire.ops.log_analysis's core in one process), within ``spec['timeout']``: a scan
+    cut by it makes log_errors unknown and says where it stopped. Runs in a forked child process (see _Forked)."""
     # imported here: the log scanner is the heaviest module_utils and most health_check runs do not scan logs
     from ansible_collections.redfire.ops.plugins.module_utils.log_scan import (  # pylint: disable=import-outside-toplevel
         LogScanError, analyze, file_problems)
+    from ansible_collections.redfire.ops.plugins.module_utils.log_journal import (  # pylint: disable=import-outside-toplevel
+        parse_sources)
 
     start = time.monotonic()
-    where = ', '.join(spec['paths'])
+    journal = spec.get('journal') or []
+    sources = ', '.join(s.name for s in parse_sources(journal))
+    where = ', '.join(spec['paths'] + ([sources] if sources else []))
     files = log_files(spec['paths'])
     sw, sc = spec['size_warning_mb'], spec['size_critical_mb']
     ew, ec = spec['errors_warning'], spec['errors_critical']
-    if not files:
+    if not files and not journal:
         none = 'no log files match %s' % where
         elapsed = time.monotonic() - start
         return [result('log_size', 'log_size', 'ok', 0.0, 'MB', sw, sc, none, elapsed),
                 result('log_errors', 'log_errors', 'ok', 0, '', ew, ec, none, elapsed)]
-    path, size = max(files, key=lambda f: f[1])
-    size_mb = round(size / 1048576.0, 2)
-    st = status_of(size_mb, sw, sc)
-    size_result = result('log_size', 'log_size', st, size_mb, 'MB', sw, sc,
-                         'largest log %s: %s; %d files match %s'
-                         % (path, _threshold_message(size_mb, ' MB', sw, sc, status=st), len(files), where),
-                         time.monotonic() - start)
+    if files:
+        path, size = max(files, key=lambda f: f[1])
+        size_mb = round(size / 1048576.0, 2)
+        st = status_of(size_mb, sw, sc)
+        size_result = result('log_size', 'log_size', st, size_mb, 'MB', sw, sc,
+                             'largest log %s: %s; %d files match %s'
+                             % (path, _threshold_message(size_mb, ' MB', sw, sc, status=st), len(files),
+                                ', '.join(spec['paths'])), time.monotonic() - start)
+    else:
+        size_result = result('log_size', 'log_size', 'ok', 0.0, 'MB', sw, sc,
+                             'no log files match %s' % (', '.join(spec['paths']) or 'no paths given (journal only)'),
+                             time.monotonic() - start)
     scan_start = time.monotonic()
     try:
         scan = analyze([f[0] for f in files], hours=spec['hours'], categories=spec['categories'], include_rotated=True,
                        timestamp_format=spec['timestamp_format'], timestamp_regex=spec['timestamp_regex'],
-                       workers=1, max_details=0, max_context_lines=0, top_messages=0, now=now,
+                       workers=1, max_details=0, max_context_lines=0, top_messages=0, now=now, journal=journal or None,
                        timeout=max(spec['timeout'] - (scan_start - start), 0.001))
     except LogScanError as exc:  # normalize() validated the options; a file's contents cannot raise this
         return [size_result, result('log_errors', 'log_errors', 'unknown', None, '', ew, ec,
@@ -74,6 +83,9 @@ def check_logs(spec, now=None):
     st = status_of(total, ew, ec)
     by_category = ', '.join('%s=%d' % kv for kv in scan['error_counts'].items() if kv[1]) or 'none'
     message = '%d error lines in the last %s h: %s' % (total, _fmt(spec['hours']), by_category)
+    if journal:
+        in_journal = sum(f['errors'] for f in scan['files'] if f.get('source') == 'journal')
+        message += ' (%d of them in the journal of %s)' % (in_journal, sources)
     if st != 'ok':
         message += ' (%s)' % _threshold_message(total, '', ew, ec, status=st)
     problems = [message for _path, message in file_problems(scan['files'])]

@@ -5,10 +5,19 @@
 streamed through a pipe in blocks, into the same accumulators as the files (categories, events, details, message
 groups, levels from PRIORITY, the histogram).
 
-How it stays fast and small: journalctl writes only the fields needed (``--output-fields``); the JSON lines are
-read in blocks and only the lines holding the categories' prefilter literal are decoded with ``json.loads`` (the
-literal must then be in MESSAGE; a line whose MESSAGE is a byte array is always decoded); memory is bounded by the
-block size and ``max_line_bytes``. The caller's Deadline bounds the time: journalctl is killed when it passes.
+How it stays fast and small: journalctl itself drops the entries that cannot be in any category (``--grep`` with
+the literals every category match must contain, the file scan's prefilter, case-insensitive when the categories
+are; see grep_pattern) and writes only the fields needed (``--output-fields``); the JSON lines are read in blocks
+and only the lines holding the prefilter literal are decoded with ``json.loads`` (the literal must then be in
+MESSAGE; a line whose MESSAGE is a byte array is always decoded); memory is bounded by the block size and
+``max_line_bytes``. The caller's Deadline bounds the time: journalctl is killed when it passes.
+
+What ``--grep`` changes: every output counts error events only (categories, levels, histogram, details, message
+groups: an entry without a category literal is in none of them), so they are the same with and without it; the
+source's statistics (entries_read, lines_scanned, bytes_scanned, first_time, last_time) then describe the entries
+journalctl passed, and its ``grep`` field says so. A journalctl that cannot grep (built without PCRE2, libpcre2
+missing, a MESSAGE that is not UTF-8 making PCRE2 fail) exits non-zero: the source is then read again without it,
+from a snapshot of the counts taken before.
 
 A multi-line MESSAGE is one event: its first line is the detail's message, the others its continuation. Pure
 Python, no Ansible imports."""
@@ -44,6 +53,9 @@ SYSTEM_JOURNALS = ('/var/log/journal/*/system.journal', '/run/log/journal/*/syst
 _PARTIAL = 'not seeing messages from other users and the system'
 # needles that JSON writes as they are: printable ASCII other than the quote and the backslash
 _JSON_SAFE = re.compile(rb'^[ !#-\[\]-~]+$')
+# literals that --grep gets as they are (printable ASCII), and the characters PCRE2 needs escaped in them
+_GREP_SAFE = re.compile(rb'^[ -~]+$')
+_PCRE_SPECIAL = re.compile(r'([^A-Za-z0-9 ])')
 
 # One journal source: the units (-u) and the matches (FIELD=value) it reads, and its name in files[].
 JournalSource = namedtuple('JournalSource', 'name units matches')
@@ -110,7 +122,8 @@ def new_journal_stats(source):
     """The files[] entry of a journal source."""
     return {'path': source.name, 'source': 'journal', 'units': list(source.units), 'matches': list(source.matches),
             'status': 'scanned', 'error': None, 'warnings': [], 'entries_read': 0, 'bytes_scanned': 0,
-            'lines_scanned': 0, 'errors': 0, 'first_time': None, 'last_time': None, 'long_lines_truncated': 0}
+            'lines_scanned': 0, 'errors': 0, 'first_time': None, 'last_time': None, 'long_lines_truncated': 0,
+            'grep': None}
 
 
 def epoch_of(key, tz):
@@ -121,9 +134,23 @@ def epoch_of(key, tz):
     return int(dt.replace(tzinfo=tz).timestamp())
 
 
-def journal_command(source, since_key, until_key, tz, journalctl='journalctl'):
-    """The journalctl command line of one source for the window (both ends inclusive, whole seconds)."""
+def grep_pattern(matcher):
+    """The PCRE2 pattern for ``journalctl --grep`` that every entry in some category matches (an alternation of
+    the literals of the matcher's prefilter, each escaped), or None when the categories give no such literals (a
+    real regex, or literals that are not printable ASCII: then journalctl passes every entry)."""
+    if matcher.mode not in ('literal', 'literals') or not matcher.needles:
+        return None
+    if not all(_GREP_SAFE.match(n) for n in matcher.needles):
+        return None
+    return '|'.join(_PCRE_SPECIAL.sub(r'\\\1', n.decode('ascii')) for n in matcher.needles)
+
+
+def journal_command(source, since_key, until_key, tz, journalctl='journalctl', grep=None, ignore_case=True):
+    """The journalctl command line of one source for the window (both ends inclusive, whole seconds), with
+    ``--grep`` when a pattern is given."""
     cmd = [journalctl, '--no-pager', '-o', 'json', '--output-fields=MESSAGE,PRIORITY']
+    if grep is not None:
+        cmd += ['--grep', grep, '--case-sensitive=%s' % ('false' if ignore_case else 'true')]
     if since_key is not None:
         cmd += ['--since', '@%d' % epoch_of(since_key, tz)]
     if until_key is not None:
@@ -152,6 +179,7 @@ class JournalReader(object):
             self.prefilter = re.compile(b'|'.join(alternatives))
         else:
             self.prefilter = None  # every line is decoded
+        self.grep = grep_pattern(m)
 
     def key_of(self, usec):
         sec = usec // 1000000
@@ -165,9 +193,24 @@ class JournalReader(object):
 
     def scan(self, source, fs):
         """Run journalctl for ``source`` and scan its output into the accumulators; ``fs`` gets the statistics.
-        A missing journalctl, no permission or an unknown unit become the status of ``fs``, not an exception."""
+        A missing journalctl, no permission or an unknown unit become the status of ``fs``, not an exception.
+        With --grep first; when that journalctl fails otherwise than for permission, again without it."""
+        if self.grep is not None:
+            snap = self.an._snapshot()  # pylint: disable=protected-access
+            fresh = dict(fs)
+            if self._scan(source, fs, self.grep):
+                return
+            self.an._restore(snap)  # pylint: disable=protected-access
+            fs.clear()
+            fs.update(fresh)
+        self._scan(source, fs, None)
+
+    def _scan(self, source, fs, grep):
+        """One journalctl run; False when it ran with ``grep`` and failed for another reason than permission (the
+        caller reads the source again without it), else True with the status in ``fs``."""
         an = self.an
-        cmd = journal_command(source, an.since, an.until, self.tz, self.journalctl)
+        cmd = journal_command(source, an.since, an.until, self.tz, self.journalctl, grep, self.fold)
+        fs['grep'] = grep
         env = dict(os.environ, LANG='C', LC_ALL='C', SYSTEMD_COLORS='0', SYSTEMD_PAGER='')
         with tempfile.TemporaryFile() as err:
             try:
@@ -177,7 +220,7 @@ class JournalReader(object):
                 fs['status'] = 'error'
                 fs['error'] = 'cannot run %s (%s): the journal of %s was not read; install systemd\'s journalctl ' \
                               'or remove the journal source' % (self.journalctl, exc.strerror or exc, source.name)
-                return
+                return True
             try:
                 self._read(proc.stdout, fs, source)
             finally:
@@ -194,6 +237,8 @@ class JournalReader(object):
             fs['status'] = 'error'
             fs['error'] = 'no permission to read the journal of %s (%s): run the task with become, or add the user ' \
                           'to the systemd-journal group' % (source.name, stderr.splitlines()[0])
+        elif proc.returncode != 0 and grep is not None:
+            return False  # no PCRE2 in this journalctl, or it could not match an entry: read without --grep
         elif proc.returncode != 0:
             fs['status'] = 'error'
             fs['error'] = 'journalctl failed for %s (exit %s): %s' % (
@@ -207,6 +252,7 @@ class JournalReader(object):
                 fs['status'] = 'missing'
                 fs['error'] = 'no such unit (systemd does not know it and the journal has no entry of it): %s; ' \
                               'check the unit name' % ', '.join(unknown)
+        return True
 
     def _unit_known(self, unit):
         """Whether systemd knows the unit, or the journal has entries of it at any time (a unit removed since)."""

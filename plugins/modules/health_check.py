@@ -313,22 +313,31 @@ options:
       - The daily checklist's log checks, two results. C(log_size) is the largest regular file matching
         O(logs.paths), in MB. C(log_errors) counts the error lines of the last O(logs.hours) in those files and in
         their rotated siblings (C(app.log.1), C(app.log-20240101.gz)); rotated files outside the window are
-        skipped by their timestamps.
+        skipped by their timestamps; and the error entries of the same window in the journal of the units of
+        O(logs.journal) (a multi-line entry counts once per category, as in M(redfire.ops.log_analysis)).
       - Error lines are counted by the core of M(redfire.ops.log_analysis) (same categories, time stamps and
         rotation handling), in this process only; its O(redfire.ops.log_analysis#module:workers) are not used,
         because forking from the module's threads is unsafe. For a full analysis (messages, traces, a report) use
         M(redfire.ops.log_analysis).
       - No matching file is not a problem (both checks V(ok), value 0). A file that cannot be read, is read only
         in part, or has no line with a timestamp of the configured format makes C(log_errors) V(unknown) unless it
-        is V(critical) already, because its errors may be missing from the count.
+        is V(critical) already, because its errors may be missing from the count; so does a journal source that
+        cannot be read (no C(journalctl), no permission to read the journal, see below) or a unit systemd does not know.
     type: dict
     suboptions:
       paths:
         description: 'Absolute paths or shell globs of the log files (C(/var/log/redfire/*.log)). Hidden files and
-          symlinks are left out.'
+          symlinks are left out. Required unless O(logs.journal) is given.'
         type: list
         elements: path
-        required: true
+      journal:
+        description:
+          - Journal sources whose error entries of the window are counted in C(log_errors) with the files, read
+            with the host's C(journalctl) as O(redfire.ops.log_analysis#module:journal) reads them (a unit name
+            such as C(redfire-backend), or C({unit, matches, name})).
+          - Reading the system journal needs root (become) or the C(systemd-journal) group.
+        type: list
+        elements: raw
       hours:
         description: The window of C(log_errors), the last hours up to now (greater than 0).
         type: float
@@ -651,7 +660,8 @@ def argument_spec():
             critical=dict(type='float'),
         )),
         logs=dict(type='dict', options=dict(
-            paths=dict(type='list', elements='path', required=True),
+            paths=dict(type='list', elements='path'),
+            journal=dict(type='list', elements='raw'),
             hours=dict(type='float', default=core.DEFAULT_LOG_HOURS),
             categories=dict(type='dict'),
             timestamp_format=dict(type='str'),

@@ -399,8 +399,15 @@ files:
       type: list
       elements: str
     entries_read:
-      description: Journal entries read for the window (journal sources).
+      description: Journal entries read for the window (journal sources); with RV(files[].grep), only the entries
+        journalctl passed (those holding a category literal). The counts, levels and histogram are the same either
+        way, as they count error events only.
       type: int
+    grep:
+      description: The pattern journalctl got as C(--grep) (the literals every category match contains, the
+        prefilter of the file scan), or null when it read every entry of the window (categories without such
+        literals, or a journalctl without PCRE2, which is then run again without it). Journal sources only.
+      type: str
     status:
       description: C(scanned), C(skipped) (time range outside the window), C(missing) (no such file; for the journal,
         a unit systemd does not know and that has no entries), C(error) (unreadable, not a regular file; no

@@ -1,8 +1,10 @@
 """PostgreSQL (with an optional streaming replica), Redis and their Prometheus exporters, the Debian packages, run
-on loopback on free ports by the tests that need real database metrics (dashboards, fault -> alert tests).
-Everything is stopped by PID; data lives in a temporary directory removed at the end."""
+on loopback on free ports by the tests that need real database metrics (dashboards, fault -> alert tests), and
+real dumps for the backup checks (make_dumps). Everything is stopped by PID; data lives in a temporary directory
+removed at the end."""
 from __future__ import annotations
 
+import gzip
 import os
 import secrets
 import shutil
@@ -196,3 +198,24 @@ def redis_exporter(redis_url, log_dir, port=None):
                                                 "-web.listen-address", "127.0.0.1:%d" % port], log_dir)
     wait_port(port, proc=proc.proc)
     return proc, port
+
+
+def make_dumps(workdir):
+    """Backups of a small real database, made by PostgreSQL 15's pg_dump, in ``workdir``: a custom-format dump, a
+    gzipped plain dump, and a custom-format dump cut in the middle (what a full disk or a killed pg_dump leaves)."""
+    pg = Postgres()
+    try:
+        pg.psql("CREATE TABLE orders (id int PRIMARY KEY, amount numeric); "
+                "INSERT INTO orders SELECT g, g * 1.5 FROM generate_series(1, 500) g")
+        dumps = {}
+        for fmt in ("-Fc", "-Fp"):  # to stdout: the postgres user cannot write into the test's directory
+            dumps[fmt] = subprocess.run(AS_PG + [str(PG_BIN / "pg_dump"), "-h", "127.0.0.1", "-p", str(pg.port), "-U",
+                                                 "postgres", fmt, "postgres"],
+                                        check=True, capture_output=True, timeout=120).stdout
+    finally:
+        pg.stop()
+    custom, gz, corrupt = workdir / "orders.dump", workdir / "orders.sql.gz", workdir / "corrupt.dump"
+    custom.write_bytes(dumps["-Fc"])
+    gz.write_bytes(gzip.compress(dumps["-Fp"]))
+    corrupt.write_bytes(dumps["-Fc"][:len(dumps["-Fc"]) // 2])
+    return custom, gz, corrupt

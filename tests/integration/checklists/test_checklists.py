@@ -8,12 +8,14 @@ import yaml
 
 from tests.conftest import ROOT, free_port, run
 from tests.integration.checklists.conftest import write_inventory
+from tests.lib.datastores import make_dumps
 from tests.lib.monitoring import stop_processes, wait_for
 from tests.lib.receivers import SmtpSink, WebhookReceiver
 
 SECRET = "hook-Secr3t-7f1c"
 TEST_ALERT_RULES = ROOT / "roles" / "checklist" / "files" / "checklist_test_alert.rules.yml"
 TEXTFILE = "/var/lib/prometheus/node-exporter/redfire_health.prom"
+DUMPS = "/var/backups/postgresql"
 COMMON = {
     # cpu and load of a shared 2-core machine say nothing about the lab hosts: check memory, disk, services
     "redfire_daily_health_checks": ["memory", "disk", "services"],
@@ -44,9 +46,13 @@ def newest(report_dir, kind, ext):
 @pytest.fixture(scope="module")
 def faulty_lab(lab_hosts, tmp_path_factory):
     """Healthy hosts 1 and 3; host 2 with its service stopped, /data filled, error lines in its log: two of them
-    from an hour ago in the file rotated since (app.log.1), which the last 24 hours must still count."""
+    from an hour ago in the file rotated since (app.log.1), which the last 24 hours must still count; and one in
+    the unit's journal, written by the unit as it stops (its ExecStopPost), which the daily check counts too."""
     sick = lab_hosts[1]
-    sick.exec("systemctl stop redfire-app && head -c 1000000 /dev/zero > /data/fill && "
+    sick.exec("mkdir -p /etc/systemd/system/redfire-app.service.d && printf '[Service]\\nExecStopPost=/bin/echo "
+              "ERROR DatabaseError: pool exhausted while stopping\\n' > /etc/systemd/system/redfire-app.service.d/it.conf "
+              "&& systemctl daemon-reload && "
+              "systemctl stop redfire-app && head -c 1000000 /dev/zero > /data/fill && "
               "for i in 1 2; do echo \"$(date -d '-1 hour' '+%Y-%m-%d %H:%M:%S') ERROR DatabaseError: connection "
               "refused $i\" >> /var/log/redfire/app.log.1; done && "
               "for i in 3 4; do echo \"$(date '+%Y-%m-%d %H:%M:%S') ERROR DatabaseError: connection refused $i\" "
@@ -94,7 +100,10 @@ def test_daily_check_faults_show_for_the_faulty_host_only(faulty_lab, tmp_path):
     assert {p["host"] for p in report["problems"]} == {sick.name}
     assert problems["service:redfire-app"]["status"] == "critical"
     assert problems["disk:/data"]["status"] == "critical"
-    assert problems["log_errors"]["status"] == "critical" and "database_error=4" in problems["log_errors"]["message"]
+    # the file's four error lines and the unit's journal entry (health_check's logs.journal, the daily services)
+    log_errors = [c for c in by_host[sick.name]["checks"] if c["name"] == "log_errors"][0]
+    assert problems["log_errors"]["status"] == "critical" and log_errors["value"] == 5, log_errors
+    assert "database_error=5 (1 of them in the journal of journal:unit=redfire-app)" in log_errors["message"], log_errors
     checks = {c["name"] for c in by_host[healthy[0].name]["checks"]}
     assert {"memory", "disk:/data", "service:redfire-app", "log_size", "log_errors"} <= checks
 
@@ -106,7 +115,7 @@ def test_daily_check_faults_show_for_the_faulty_host_only(faulty_lab, tmp_path):
     assert 'redfire_health_check_status{check="service:redfire-app",kind="service"} 2' in sick_metrics
     assert "redfire_health_check_overall_status 2" in sick_metrics
     assert 'redfire_health_check_status{check="log_errors",kind="log_errors"} 2' in sick_metrics
-    assert 'redfire_health_check_value{check="log_errors",kind="log_errors",unit=""} 4.0' in sick_metrics
+    assert 'redfire_health_check_value{check="log_errors",kind="log_errors",unit=""} 5.0' in sick_metrics
     for host in healthy:
         metrics = host.exec("cat %s" % TEXTFILE).stdout
         assert 'redfire_health_check_status{check="service:redfire-app",kind="service"} 0' in metrics
@@ -136,7 +145,7 @@ def test_incident_diagnoses_without_confirmation_and_recovers_with_it(faulty_lab
     hosts, inventory = faulty_lab
     sick = hosts[1]
     services = json.dumps({"redfire_incident_services": ["redfire-app"], "redfire_report_dir": str(tmp_path),
-                           "redfire_report_language": "en"})
+                           "redfire_report_language": "en", "redfire_incident_log_minutes": 30})
 
     proc = playbook(inventory, "incident_response.yml", "--check", "-e", services, "-e", "redfire_incident_confirm=true")
     assert proc.returncode == 0, proc.stdout[-4000:]
@@ -156,6 +165,16 @@ def test_incident_diagnoses_without_confirmation_and_recovers_with_it(faulty_lab
     assert {p["host"] for p in diagnosis["problems"]} == {sick.name}
     assert "impact: 1 of 3 hosts affected: %s" % sick.name in diagnosis["notes"]
     assert any("would restart redfire-app" in line for line in proc.stdout.splitlines())
+    # the last minutes of the service's journal and of the log files, through log_analysis, for the sick host only
+    logs = [n for n in diagnosis["notes"] if ": logs of the last 30 min (" in n]
+    assert sorted(n.split(": ", 1)[0] for n in logs) == sorted(h.name for h in hosts), logs
+    sick_logs = [n for n in logs if n.startswith(sick.name + ": ")][0]
+    assert "/var/log/redfire/app.log" in sick_logs and "journal:unit=redfire-app" in sick_logs, sick_logs
+    # the file's two lines of now and the journal's entry; systemd's own lines for a clean stop are no failure
+    assert sick_logs.endswith("3 error events: database_error=3"), sick_logs
+    assert any(n.startswith(sick.name + ": ") and n.endswith(
+        " journal:unit=redfire-app: ERROR DatabaseError: pool exhausted while stopping") for n in diagnosis["notes"])
+    assert all(n.endswith("no error events") for n in logs if n != sick_logs), logs
 
     proc = playbook(inventory, "incident_response.yml", "--tags", "service_down", "-e", services,
                     "-e", "redfire_incident_confirm=true")
@@ -292,12 +311,25 @@ def monitoring(tmp_path_factory):
             stop_processes(procs)
 
 
-def test_periodic_check(faulty_lab, monitoring, tmp_path):
+def test_periodic_check(faulty_lab, monitoring, tmp_path, tmp_path_factory):
     hosts, inventory = faulty_lab
     sick = hosts[1]
-    for host in hosts:  # a backup of 2 MB on every host; the faulty host's is three days old
-        host.exec("mkdir -p /var/backups/redfire && head -c 2097152 /dev/zero > /var/backups/redfire/db.dump")
-    sick.exec("touch -d '3 days ago' /var/backups/redfire/db.dump")
+    _custom, gz, _corrupt = make_dumps(tmp_path_factory.mktemp("dumps"))
+    cut = gz.parent / "cut.sql.gz"
+    cut.write_bytes(gz.read_bytes()[:len(gz.read_bytes()) // 2])  # a gzipped plain dump cut in the middle
+    for host in hosts:
+        # a backup of 2 MB on every host; the faulty host's is three days old
+        host.exec("mkdir -p /var/backups/redfire %s && head -c 2097152 /dev/zero > /var/backups/redfire/db.dump" % DUMPS)
+        # PostgreSQL dumps (pg_dump's real output): yesterday's and this night's; the faulty host's newest is cut
+        for local, name, age in ((gz, "orders-1.sql.gz", "25 hours ago"),
+                                 (cut if host is sick else gz, "orders-2.sql.gz", "1 hour ago")):
+            run(["podman", "cp", str(local), "%s:%s/%s" % (host.name, DUMPS, name)])
+            host.exec("touch -d '%s' %s/%s" % (age, DUMPS, name))
+        # package lists: fresh, and a security suite in the sources (the image has none; its lists are not
+        # downloaded: the check reads the lists' age, and apt-get's simulation finds nothing pending in them)
+        host.exec("echo 'deb http://deb.debian.org/debian-security bookworm-security main' "
+                  "> /etc/apt/sources.list.d/redfire-it-security.list && touch /var/lib/apt/lists/*")
+    sick.exec("touch -d '3 days ago' /var/backups/redfire/db.dump && touch -d '30 days ago' /var/lib/apt/lists/*")
     # a syslog-style log on the faulty host: the default timestamp format finds nothing in it
     sick.exec("echo \"$(date '+%b %e %H:%M:%S') host app: ERROR DatabaseError: refused\" > /var/log/redfire/syslog.log")
     # security faults on the faulty host, for redfire.ops.host_audit: root login allowed in an Include file of
@@ -306,8 +338,11 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
               "systemd-run --unit redfire-it-listener python3 -m http.server 8999 --bind 0.0.0.0 >/dev/null 2>&1 && "
               "for i in $(seq 50); do ss -H -l -t -n | grep -q ':8999 ' && exit 0; sleep 0.2; done; exit 1")
     variables = json.dumps({
-        # the lab image's APT sources have no security suite: security_updates would be unknown on every host
-        "redfire_periodic_audit_checks": ["sshd", "accounts", "listeners", "backups"],
+        "redfire_periodic_audit_checks": ["sshd", "security_updates", "accounts", "listeners", "backups"],
+        "redfire_periodic_backup_sources": [
+            {"name": "var_backups_redfire", "type": "files", "path": "/var/backups/redfire", "patterns": ["*.dump"],
+             "min_size_bytes": 1048576},
+            {"name": "orders_db", "type": "postgresql", "path": DUMPS}],
         "redfire_report_dir": str(tmp_path), "redfire_report_language": "en",
         "redfire_prometheus_url": monitoring["prometheus"], "redfire_alertmanager_url": monitoring["alertmanager"],
         "redfire_periodic_alert_receiver_check_url": monitoring["hook"].url + "/received",
@@ -338,22 +373,31 @@ def test_periodic_check(faulty_lab, monitoring, tmp_path):
     assert set(by_host["business"]) == {"orders", "order_success_ratio", "risk_rejections", "active_users"}
     assert all(c["status"] == "unknown" and "no data over 1h" in c["message"] for c in by_host["business"].values())
     backup = "backup_age:var_backups_redfire"
+    # each fault with its machine-readable reason on the faulty host, and ok on the others
+    faults = {backup: ("critical", "backup_too_old"), "backup_integrity:orders_db": ("critical", "backup_corrupt"),
+              "package_lists": ("warning", "package_lists_stale"),
+              "sshd:permit_root_login": ("critical", "root_login_allowed"),
+              "listeners": ("critical", "unexpected_listener")}
     for host in (hosts[0], hosts[2]):
         checks = by_host[host.name]
-        assert checks[backup]["status"] == "ok" and checks["log_errors"]["status"] == "ok", checks
-        assert checks["sshd:permit_root_login"]["status"] == "ok" and checks["listeners"]["status"] == "ok", checks
+        assert checks["log_errors"]["status"] == "ok", checks
+        for name in faults:
+            assert (checks[name]["status"], checks[name]["reason"]) == ("ok", "ok"), checks[name]
+        assert checks["security_updates"]["status"] == "ok" and checks["backup_age:orders_db"]["status"] == "ok"
         assert {"accounts:uid0", "sshd:password_authentication"} <= set(checks)
     sick_checks = by_host[sick.name]
-    assert sick_checks[backup]["status"] == "critical" and sick_checks[backup]["value"] >= 71, sick_checks[backup]
+    for name, expected in faults.items():
+        assert (sick_checks[name]["status"], sick_checks[name]["reason"]) == expected, sick_checks[name]
+    assert sick_checks[backup]["value"] >= 71 and sick_checks["package_lists"]["value"] > 24 * 29, sick_checks
+    # the cut dump is the newest: fresh, but not a backup one could restore
+    assert sick_checks["backup_age:orders_db"]["status"] == "ok", sick_checks["backup_age:orders_db"]
     root_login = sick_checks["sshd:permit_root_login"]
-    assert (root_login["status"], root_login["reason"]) == ("critical", "root_login_allowed"), root_login
     assert "/etc/ssh/sshd_config.d/50-redfire-it.conf" in root_login["message"], root_login
     listeners = sick_checks["listeners"]
-    assert (listeners["status"], listeners["reason"]) == ("critical", "unexpected_listener"), listeners
     assert "8999" in listeners["message"] and "python3" in listeners["message"], listeners
     # errors above warning 0 (not above critical 100), but syslog.log has no timestamp of the format: unknown
     sick_errors = by_host[sick.name]["log_errors"]
-    assert sick_errors["status"] == "unknown" and 2 <= sick_errors["value"] <= 4, sick_errors
+    assert sick_errors["status"] == "unknown" and 3 <= sick_errors["value"] <= 5, sick_errors
     assert "no line with a timestamp in /var/log/redfire/syslog.log" in sick_errors["message"], sick_errors
     sick.exec("rm /var/log/redfire/syslog.log")
     assert {p["host"] for p in report["problems"]} - {"monitoring", "business"} == {sick.name}

@@ -2,9 +2,7 @@
 custom-format dump, old package lists, `PermitRootLogin yes` in an Include file, an unexpected listener, an extra
 UID-0 account, an account without a password and a world-writable file. Each problem must be reported, with its
 machine-readable reason, for the dirty host only. Dumps are made by a real PostgreSQL 15 with pg_dump."""
-import gzip
 import json
-import subprocess
 import textwrap
 import threading
 
@@ -12,31 +10,11 @@ import yaml
 
 from tests.conftest import ROOT, project_env, run
 from tests.lib.containers import SystemdContainer
-from tests.lib.datastores import AS_PG, PG_BIN, Postgres
+from tests.lib.datastores import make_dumps
 from tests.lib.monitoring import wait_for
 
 BACKUPS = "/var/backups/postgresql"
 FILES = "/var/backups/app"
-
-
-def make_dumps(workdir):
-    """A custom-format dump and a gzipped plain dump of a small real database."""
-    pg = Postgres()
-    try:
-        pg.psql("CREATE TABLE orders (id int PRIMARY KEY, amount numeric); "
-                "INSERT INTO orders SELECT g, g * 1.5 FROM generate_series(1, 500) g")
-        dumps = {}
-        for fmt in ("-Fc", "-Fp"):  # to stdout: the postgres user cannot write into the test's directory
-            dumps[fmt] = subprocess.run(AS_PG + [str(PG_BIN / "pg_dump"), "-h", "127.0.0.1", "-p", str(pg.port), "-U",
-                                                 "postgres", fmt, "postgres"],
-                                        check=True, capture_output=True, timeout=120).stdout
-    finally:
-        pg.stop()
-    custom, gz, corrupt = workdir / "orders.dump", workdir / "orders.sql.gz", workdir / "corrupt.dump"
-    custom.write_bytes(dumps["-Fc"])
-    gz.write_bytes(gzip.compress(dumps["-Fp"]))
-    corrupt.write_bytes(dumps["-Fc"][:len(dumps["-Fc"]) // 2])  # cut in the middle: what a full disk or a killed pg_dump leaves
-    return custom, gz, corrupt
 
 
 def put(box, local, remote, age):

@@ -72,6 +72,14 @@ def _reference(box, args, since, until):
     return counts, levels, events
 
 
+def _entries(box, args, since, until, word=None):
+    """Entries of `journalctl -o json ARGS` in the window, those whose MESSAGE holds ``word`` (any case) if given."""
+    out = box.exec('journalctl -o json --no-pager %s' % args).stdout
+    entries = [json.loads(line) for line in out.splitlines()]
+    return sum(1 for e in entries if since <= int(e['__REALTIME_TIMESTAMP']) // 1000000 <= until
+               and (word is None or word in str(e.get('MESSAGE', '')).lower()))
+
+
 @pytest.fixture(scope='module')
 def box(tmp_path_factory):
     with SystemdContainer('logjournal') as c:
@@ -111,7 +119,10 @@ def test_unit_and_identifier_in_the_window_equal_the_reference(box):
     assert all(d['message'].startswith('inside ') for d in r['error_details'])
     files = dict((f['path'], f) for f in r['files'])
     unit = files['journal:unit=%s' % UNIT]
-    assert unit['status'] == 'scanned' and unit['source'] == 'journal' and unit['entries_read'] >= 20
+    assert unit['status'] == 'scanned' and unit['source'] == 'journal'
+    # journalctl --grep passed only the entries with the categories' literal: 3 of the 4 per round, not the heartbeat
+    assert unit['grep'] == 'error' and unit['entries_read'] == _entries(box, '-u %s' % UNIT, box.since, box.until, 'error')
+    assert 3 * 5 <= unit['entries_read'] < _entries(box, '-u %s' % UNIT, box.since, box.until)
     assert files['gateway']['status'] == 'scanned' and files['gateway']['errors'] == 1
     missing = files['journal:unit=redfire-nosuch.service']
     assert missing['status'] == 'missing' and 'redfire-nosuch.service' in missing['error']
@@ -124,6 +135,34 @@ def test_unit_and_identifier_in_the_window_equal_the_reference(box):
     assert 'Errors over time (per 1m):' in r['report']
     top = dict((t['message'], t['count']) for t in r['top_messages'])
     assert top['inside DatabaseError: pool exhausted id=<n>'] == 5
+
+
+# A journalctl as one built without PCRE2 answers --grep; any other call runs the real one.
+NO_PCRE2_JOURNALCTL = r'''#!/bin/sh
+for arg in "$@"; do
+    if [ "$arg" = --grep ]; then echo 'Compiled without pattern matching support' >&2; exit 1; fi
+done
+exec /usr/bin/journalctl "$@"
+'''
+
+
+def test_a_journalctl_without_pcre2_reads_every_entry_and_counts_the_same(box):
+    """A journalctl built without PCRE2 refuses --grep. Debian's cannot be made so here (libselinux, which every
+    program in the container loads, needs libpcre2), so /usr/local/bin/journalctl does as such a build does and
+    otherwise runs the real one. The source is read again without --grep, with the same counts."""
+    args = {'journal': [{'unit': UNIT}], 'since': _utc(box.since), 'until': _utc(box.until), 'timezone': 'UTC'}
+    _proc, with_grep = _module(box, args)
+    box.exec("cat > /usr/local/bin/journalctl <<'EOF'\n%sEOF\nchmod 755 /usr/local/bin/journalctl" % NO_PCRE2_JOURNALCTL)
+    try:
+        _proc, r = _module(box, args)
+    finally:
+        box.exec('rm -f /usr/local/bin/journalctl')
+    fs = r['files'][0]
+    assert fs['status'] == 'scanned' and fs['grep'] is None
+    assert fs['entries_read'] == _entries(box, '-u %s' % UNIT, box.since, box.until) >= 4 * 5
+    assert r['problems'] == [] and r['incomplete'] is False
+    for key in ('error_counts', 'level_counts', 'error_events', 'histogram', 'top_messages'):
+        assert r[key] == with_grep[key], key
 
 
 def test_empty_window(box):
@@ -141,3 +180,23 @@ def test_a_user_who_may_not_read_the_journal_gets_a_status_not_a_failure(box):
     fs = r['files'][0]
     assert fs['status'] == 'error' and 'no permission to read the journal' in fs['error'], fs
     assert r['total_errors'] == 0 and r['incomplete'] is True and r['problems'] == [fs['error']]
+
+
+def test_health_check_counts_the_units_journal_errors_in_log_errors(box):
+    """health_check's logs.journal (the daily check's): the unit's error entries of the last hour, with the files."""
+    box.exec("mkdir -p /var/log/redfire && echo \"$(date '+%Y-%m-%d %H:%M:%S') ERROR HTTPError 503 in the file\" "
+             "> /var/log/redfire/app.log")
+    inventory = box.inventory(str(box.tmp / 'inv.yml'))
+    args = {'checks': ['logs'], 'logs': {'paths': ['/var/log/redfire/*.log'], 'journal': [UNIT], 'hours': 1,
+                                         'errors_warning': 0, 'errors_critical': 1000}}
+    proc = run(['ansible', 'all', '-i', inventory, '-m', 'redfire.ops.health_check', '-a', json.dumps(args)],
+               check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout.partition(' => ')[2])
+    errors = dict((c['name'], c) for c in result['checks'])['log_errors']
+    now = int(box.exec('date +%s').stdout)
+    counts, _levels, _events = _reference(box, '-u %s' % UNIT, now - 3600, now)
+    in_journal = sum(counts.values())
+    assert in_journal >= 4 * 12  # before, inside and after the window of the other tests: 12 rounds, 4 counts each
+    assert errors['status'] == 'warning' and errors['value'] == in_journal + 1, errors
+    assert '(%d of them in the journal of journal:unit=%s)' % (in_journal, UNIT) in errors['message'], errors

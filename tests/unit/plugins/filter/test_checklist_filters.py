@@ -127,3 +127,64 @@ def test_recipients_of_each_level():
         F['notify_recipients'](contacts, 5)
     with pytest.raises(AnsibleFilterError, match='contact levels must be 1 to 4'):
         F['notify_recipients']({'ops': {}}, 1)
+
+
+def test_log_findings_of_the_last_minutes():
+    analysis = {
+        'error_counts': {'database_error': 2, 'api_error': 0, 'service_failure': 1}, 'error_events': 4,
+        'error_details': [
+            {'time': '2024-05-01 08:00:01', 'file': 'journal:unit=redfire-app', 'message': 'DatabaseError: refused',
+             'continuation': []},
+            {'time': '2024-05-01 08:00:02', 'file': '/var/log/redfire/app.log', 'message': 'ERROR DatabaseError x',
+             'continuation': ['Traceback (most recent call last):', '  File "a.py"']},
+            {'time': '2024-05-01 08:00:03', 'file': 'journal:unit=redfire-app',
+             'message': 'redfire-app.service: Failed with result exit-code.', 'continuation': []}],
+        'files': [{'path': '/var/log/redfire/app.log', 'error': None}, {'path': 'journal:unit=redfire-app', 'error': None},
+                  {'path': 'journal:unit=nosuch', 'error': 'no such unit: nosuch'}]}
+    assert F['incident_log_findings'](analysis, 30) == [
+        'logs of the last 30 min (/var/log/redfire/app.log, journal:unit=redfire-app, journal:unit=nosuch): '
+        '4 error events: database_error=2, service_failure=1',
+        '2024-05-01 08:00:01 journal:unit=redfire-app: DatabaseError: refused',
+        '2024-05-01 08:00:02 /var/log/redfire/app.log: ERROR DatabaseError x (+2 lines)',
+        '2024-05-01 08:00:03 journal:unit=redfire-app: redfire-app.service: Failed with result exit-code.',
+        '... and 1 more error events',
+        'not read: no such unit: nosuch']
+    quiet = {'error_counts': {'database_error': 0}, 'error_events': 0, 'error_details': [],
+             'files': [{'path': 'journal:unit=redfire-app', 'error': None}]}
+    assert F['incident_log_findings'](quiet) == ['logs of the last 15 min (journal:unit=redfire-app): no error events']
+    assert F['incident_log_findings'](quiet, 5, 'app1') == [
+        'app1: logs of the last 5 min (journal:unit=redfire-app): no error events']
+    assert F['incident_log_findings']({'skipped': True, 'changed': False}) == []
+    assert F['incident_log_findings'](None) == []
+
+
+def test_listener_findings():
+    lines = ['LISTEN 0      128    0.0.0.0:8000   0.0.0.0:*    users:(("python3",pid=7,fd=3))']
+    assert F['incident_listener_findings'](lines, [8000]) == [
+        'listening: LISTEN 0 128 0.0.0.0:8000 0.0.0.0:* users:(("python3",pid=7,fd=3))']
+    assert F['incident_listener_findings']([], [8000, 8001]) == ['listening: nothing on port 8000, 8001']
+    assert F['incident_listener_findings']([''], []) == []
+
+
+def test_notify_outcomes_read_machine_fields_not_messages():
+    results = [{'status': 200, 'url': 'http://secret@h/1'}, {'status': 500, 'url': 'http://secret@h/2'},
+               {'status': -1, 'msg': 'Connection refused', 'url': 'http://secret@h/3'}]
+    failures = F['notify_webhook_failures'](results)
+    assert failures == ['webhook 2 of 3: HTTP 500', 'webhook 3 of 3: HTTP no answer']
+    assert 'secret' not in ' '.join(failures)
+    assert F['notify_webhook_failures']([]) == []
+    # community.general.mail: exit_json(msg=..., result={refused}) when sent, fail_json(rc=1, msg=...) when not
+    assert F['notify_mail_outcome']({'msg': 'Mail sent successfully', 'result': {}}, 2) == 'mail to 2 recipient(s): sent'
+    assert F['notify_mail_outcome']({'msg': 'whatever the words', 'result': {}}, 2) == 'mail to 2 recipient(s): sent'
+    assert F['notify_mail_outcome']({'msg': 'Failed to send mail to at least one recipient',
+                                     'result': {'a@x': [550, 'no such user']}}, 2) == \
+        'mail to 2 recipient(s): sent, refused by the server for 1 of them'
+    failed = {'rc': 1, 'msg': 'Unable to Connect 127.0.0.1:25: refused', 'failed': False, 'failed_when_result': False}
+    assert F['notify_mail_outcome'](failed, 2) == 'mail to 2 recipient(s): FAILED'
+    assert F['notify_mail_outcome']({'failed': True, 'msg': 'missing required arguments: to'}, 1) == \
+        'mail to 1 recipient(s): FAILED'
+    assert F['notify_mail_outcome']({'skipped': True}, 0) == 'mail to 0 recipient(s): not sent (skipped)'
+    assert F['incident_notice_outcome']({'skipped': True, 'changed': False}, 'clear') == \
+        'user notice (clear): not posted: redfire_incident_status_page_url is not set'
+    assert F['incident_notice_outcome']({'status': 202}, 'incident') == 'user notice (incident): HTTP 202'
+    assert F['incident_notice_outcome']({'status': -1, 'msg': 'refused'}, 'incident') == 'user notice (incident): HTTP no answer'

@@ -213,3 +213,44 @@ def test_post_incident_report_has_the_durations_impact_and_empty_sections():
     assert '事后分析' in html and '（待工程师填写）' in html and '>120<' in html and '>40<' in html and '>20<' in html
     html_en = report_html(checklist_report({}, 'incident_response', language='en', extra={'incident': record}))
     assert 'Root cause' in html_en and 'Lessons learned' in html_en
+
+
+def test_firing_record_decides_the_restart_result_from_the_checks():
+    a = alert()
+    plans = [{'unit': 'redfire-frontend', 'action': 'none', 'reason': 'other'},
+             {'unit': 'redfire-backend', 'action': 'restart', 'reason': 'unit redfire-backend is down: restart',
+              'escalate': False}]
+    events = [{'time': '2026-12-02T04:00:20Z', 'host': 'redfire-lab-app', 'event': 'diagnosis done'}]
+    checks = [{'name': 'service:redfire-backend', 'status': 'critical'}, {'name': 'service:redfire-backend', 'status': 'ok'}]
+    rec = F['incident_firing_record'](a, '2026-12-02T04:00:10Z', plans=plans, checks=checks, events=events,
+                                      done_at='2026-12-02T04:00:30Z', silences=[])
+    assert [(x['action'], x['result'], x['unit']) for x in rec['actions']] == [('restart', 'ok', 'redfire-backend')]
+    assert rec['service_back_at'] == '2026-12-02T04:00:30Z' and rec['diagnosed_at'] == '2026-12-02T04:00:30Z'
+    assert rec['notifications'] == ['plan: unit redfire-backend is down: restart'] and rec['level'] == 1
+    assert 'diagnosis done' in [e['event'] for e in rec['timeline']]
+    # still down after the restart: failed, no service back, one level up
+    failed = F['incident_firing_record'](a, '2026-12-02T04:00:10Z', plans=plans, checks=checks[:1],
+                                         done_at='2026-12-02T04:00:30Z')
+    assert [x['result'] for x in failed['actions']] == ['failed'] and failed['service_back_at'] == ''
+    assert failed['level'] == 2
+    # an alert of no inventory host: nothing diagnosed, nothing done
+    outside = F['incident_firing_record'](alert(instance='10.9.9.9:8000'), '2026-12-02T04:00:10Z')
+    assert outside['actions'] == [] and outside['diagnosed_at'] == ''
+    assert outside['notifications'] == ['plan: no host of the inventory: nothing diagnosed']
+    matcher = {'name': 'alertname', 'value': 'TargetDown', 'isRegex': False, 'isEqual': True}
+    silence = {'id': 's1', 'status': {'state': 'active'}, 'matchers': [matcher]}
+    assert F['incident_firing_record'](a, '2026-12-02T04:00:10Z', silences=[silence])['silences'] == ['s1']
+    with pytest.raises(AnsibleFilterError) as err:
+        F['incident_firing_record']({'unit': 'x'}, '2026-12-02T04:00:10Z')
+    assert 'incident_firing_record' in str(err.value)
+
+
+def test_resolved_results_are_one_ok_row_of_the_host():
+    rec = F['incident_record'](alert(), '2026-12-02T04:00:10Z')
+    rows = F['incident_resolved_results'](rec)
+    assert list(rows) == ['redfire-lab-app']
+    row = rows['redfire-lab-app'][0]
+    assert (row['name'], row['kind'], row['status'], row['reason'], row['message']) == \
+        ('incident', 'incident', 'ok', 'resolved', 'TargetDown resolved')
+    outside = F['incident_record'](alert(instance='10.9.9.9:8000'), '2026-12-02T04:00:10Z')
+    assert list(F['incident_resolved_results'](outside)) == ['controller']

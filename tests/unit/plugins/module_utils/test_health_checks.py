@@ -187,7 +187,7 @@ def test_cert_not_after_matches_cryptography(tmp_path):
         der = cert.public_bytes(serialization.Encoding.DER)
         assert hc.cert_not_after(der) == int(cert.not_valid_after_utc.timestamp())
     r = hc_net._cert_result('api', ssl.PEM_cert_to_DER_cert(cert.public_bytes(serialization.Encoding.PEM).decode()),
-                        {'cert_warning_days': 14, 'cert_critical_days': 3}, now=time.time() + 40001 * 86400)
+                            {'cert_warning_days': 14, 'cert_critical_days': 3}, now=time.time() + 40001 * 86400)
     assert r['status'] == 'critical' and 'expired' in r['message'] and r['value'] < 0
 
 
@@ -418,3 +418,64 @@ def test_logs_timestamp_options_are_validated(spec, option):
     with pytest.raises(hc.ConfigError) as err:
         hc.normalize({'logs': dict(spec, paths=['/var/log/redfire/*.log'])})
     assert str(err.value).startswith(option), str(err.value)
+
+
+# A journalctl on PATH for the logs.journal tests: two error entries and a heartbeat of the last minute for any unit
+# but `redfire-broken`, for which it fails as journalctl does when it cannot open the journal.
+FAKE_JOURNALCTL = r'''#!%s
+import json, sys, time
+if 'redfire-broken' in sys.argv:
+    sys.stderr.write('Failed to open journal: Input/output error\n')
+    sys.exit(1)
+now = int(time.time() * 1000000) - 30000000
+for i, (prio, msg) in enumerate([(3, 'DatabaseError: refused'), (6, 'heartbeat'),
+                                 (2, 'OrderError: rejected\nRuntimeError: venue down')]):
+    print(json.dumps({'__REALTIME_TIMESTAMP': str(now + i), 'PRIORITY': str(prio), 'MESSAGE': msg}))
+'''
+
+
+@pytest.fixture
+def fake_journalctl(tmp_path, monkeypatch):
+    bindir = tmp_path / 'bin'
+    bindir.mkdir()
+    (bindir / 'journalctl').write_text(FAKE_JOURNALCTL % sys.executable)
+    (bindir / 'journalctl').chmod(0o755)
+    monkeypatch.setenv('PATH', '%s:%s' % (bindir, os.environ['PATH']))
+
+
+def test_logs_journal_option_is_validated_naming_it():
+    cfg = hc.normalize({'logs': {'journal': ['redfire-backend', {'matches': {'SYSLOG_IDENTIFIER': 'gw'}}]}})
+    assert cfg['logs']['paths'] == [] and cfg['logs']['journal'][0] == 'redfire-backend'
+    assert hc.normalize({'logs': {'paths': ['/x/*.log']}})['logs']['journal'] == []
+    for logs, words in (({'journal': [{}]}, 'logs.journal[0]: give unit and/or matches'),
+                        ({'journal': 'redfire-backend'}, 'logs.journal must be a list'),
+                        ({'journal': [{'unit': '-x'}]}, 'logs.journal[0]: unit must be'),
+                        ({'journal': []}, 'logs.paths must list at least one'),
+                        ({'paths': []}, 'logs.paths must list at least one')):
+        with pytest.raises(hc.ConfigError) as err:
+            hc.normalize({'logs': logs})
+        assert str(err.value).startswith(words), str(err.value)
+
+
+def test_log_errors_count_the_units_journal_with_the_files(tmp_path, fake_journalctl):
+    now = datetime.datetime.now()
+    (tmp_path / 'app.log').write_text(_line(now, 'ERROR DatabaseError: refused') + _line(now, 'INFO ok'))
+    res = hc.run_checks(_logs_cfg([str(tmp_path / '*.log')], journal=['redfire-backend'], errors_critical=10))
+    size, errors = res['checks']
+    assert (size['name'], size['status']) == ('log_size', 'ok')
+    # the file's error line, and the journal's two error entries (the multi-line one in two categories)
+    assert (errors['status'], errors['value']) == ('warning', 4), errors
+    assert errors['message'].startswith('4 error lines in the last 24 h: database_error=2, trading_error=1, '
+                                        'system_error=1 (3 of them in the journal of journal:unit=redfire-backend)')
+    # the journal alone
+    res = hc.run_checks(hc.normalize({'checks': ['logs'], 'logs': {'journal': ['redfire-backend']}}))
+    size, errors = res['checks']
+    assert (size['status'], size['value'], errors['value']) == ('ok', 0.0, 3)
+    assert size['message'] == 'no log files match no paths given (journal only)'
+
+
+def test_a_journal_that_cannot_be_read_makes_log_errors_unknown(tmp_path, fake_journalctl):
+    res = hc.run_checks(hc.normalize({'checks': ['logs'], 'logs': {'journal': ['redfire-backend', 'redfire-broken']}}))
+    errors = res['checks'][1]
+    assert (errors['status'], errors['value']) == ('unknown', 3), errors
+    assert 'incomplete: journalctl failed for journal:unit=redfire-broken' in errors['message']

@@ -1,5 +1,7 @@
 """Levels and the histogram of the log scan, the journal sources' option checks, and the report's table."""
 import gzip
+import json
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -146,3 +148,100 @@ def test_no_journalctl_is_a_status_of_the_source(tmp_path):
     assert fs['status'] == 'error' and 'cannot run' in fs['error'] and fs['source'] == 'journal'
     assert res['total_errors'] == 1 and res['incomplete'] is True
     assert log_scan.file_problems(res['files']) == [(fs['path'], fs['error'])]
+
+
+# A journalctl for the --grep tests: prints the JSON lines of $FAKE_JOURNAL, filtered by --grep (case-insensitive
+# as asked) like the real one, or, with FAKE_NO_PCRE set, prints the first line and fails as a journalctl without
+# PCRE2 does; records each command line in $FAKE_JOURNAL.calls.
+FAKE_JOURNALCTL = r'''#!%s
+import json, os, re, sys
+args = sys.argv[1:]
+with open(os.environ['FAKE_JOURNAL'] + '.calls', 'a') as calls:
+    calls.write(json.dumps(args) + '\n')
+lines = open(os.environ['FAKE_JOURNAL']).read().splitlines()
+if '--grep' in args:
+    if os.environ.get('FAKE_NO_PCRE'):
+        print(lines[0], flush=True)
+        sys.stderr.write('Compiled without pattern matching support\n')
+        sys.exit(1)
+    flags = re.I if '--case-sensitive=false' in args else 0
+    rx = re.compile(args[args.index('--grep') + 1], flags)
+    lines = [x for x in lines if rx.search(json.loads(x)['MESSAGE'])]
+for line in lines:
+    print(line)
+'''
+
+
+def _fake_journal(tmp_path, entries):
+    data = tmp_path / 'journal.json'
+    data.write_text(''.join(json.dumps({'__REALTIME_TIMESTAMP': str(1714550400000000 + i * 1000000),
+                                        'PRIORITY': str(prio), 'MESSAGE': msg}) + '\n'
+                            for i, (prio, msg) in enumerate(entries)))
+    prog = tmp_path / 'journalctl'
+    prog.write_text(FAKE_JOURNALCTL % sys.executable)
+    prog.chmod(0o755)
+    return str(prog), str(data)
+
+
+def _journal_calls(data):
+    with open(data + '.calls') as f:
+        return [json.loads(x) for x in f]
+
+
+JOURNAL_ENTRIES = [(6, 'all fine'), (3, 'DatabaseError: pool exhausted'), (4, 'httperror 502'),
+                   (6, 'no error here'), (2, 'OrderError\n  at venue\nRuntimeError: down'), (6, 'errand done')]
+
+
+def _journal_scan(journalctl, **kwargs):
+    return log_scan.analyze([], since='2024-05-01 08:00:00', until='2024-05-01 09:00:00', timezone='UTC',
+                            journal=[{'matches': {'SYSLOG_IDENTIFIER': 'x'}}], journalctl=journalctl, **kwargs)
+
+
+def test_grep_pattern_is_the_prefilter_literals_escaped():
+    assert log_journal.grep_pattern(log_scan.Matcher(log_scan.DEFAULT_CATEGORIES)) == 'error'
+    matcher = log_scan.Matcher({'a': r'conn\.reset|Timeout \(5s\)', 'b': r'disk full'})
+    assert matcher.mode == 'literals'
+    assert log_journal.grep_pattern(matcher) == r'conn\.reset|disk full|timeout \(5s\)'
+    assert log_journal.grep_pattern(log_scan.Matcher({'a': r'\d+ errors?'})) == ' error'
+    assert log_journal.grep_pattern(log_scan.Matcher({'a': r'E\d{3}|W\d{3}'})) is None  # no literal of 3 bytes
+    assert log_journal.grep_pattern(log_scan.Matcher({'a': 'Fehler: Datei ungültig'})) is None  # not ASCII
+    cmd = log_journal.journal_command(log_journal.parse_sources(['a'])[0], None, None, None, grep='error',
+                                      ignore_case=False)
+    assert cmd[cmd.index('--grep') + 1:cmd.index('--grep') + 3] == ['error', '--case-sensitive=true']
+
+
+def test_journalctl_greps_and_the_counts_are_those_of_every_entry(tmp_path, monkeypatch):
+    journalctl, data = _fake_journal(tmp_path, JOURNAL_ENTRIES)
+    monkeypatch.setenv('FAKE_JOURNAL', data)
+    res = _journal_scan(journalctl)
+    fs = res['files'][0]
+    call = _journal_calls(data)[0]
+    assert call[call.index('--grep'):call.index('--grep') + 3] == ['--grep', 'error', '--case-sensitive=false']
+    assert fs['grep'] == 'error' and fs['status'] == 'scanned'
+    # the entries journalctl passed: those with the literal ("no error here" is in no category, "errand" has none)
+    assert fs['entries_read'] == 4
+    assert res['error_counts'] == {'database_error': 1, 'api_error': 1, 'trading_error': 1, 'system_error': 1}
+    assert res['level_counts'] == {'critical': 1, 'error': 1, 'warning': 1} and res['error_events'] == 3
+    # the same counts when every entry is read (as for categories without literals)
+    monkeypatch.setattr(log_journal, 'grep_pattern', lambda matcher: None)
+    whole = _journal_scan(journalctl)
+    assert whole['files'][0]['grep'] is None and whole['files'][0]['entries_read'] == len(JOURNAL_ENTRIES)
+    for key in ('error_counts', 'level_counts', 'error_events', 'histogram', 'top_messages'):
+        assert whole[key] == res[key], key
+
+
+def test_a_journalctl_that_cannot_grep_is_read_again_without(tmp_path, monkeypatch):
+    journalctl, data = _fake_journal(tmp_path, [(3, 'DatabaseError first')] + JOURNAL_ENTRIES)
+    monkeypatch.setenv('FAKE_JOURNAL', data)
+    monkeypatch.setenv('FAKE_NO_PCRE', '1')
+    log = _write(tmp_path / 'app.log', b'2024-05-01 08:00:00 ERROR DatabaseError in the file\n')
+    res = log_scan.analyze([log], since='2024-05-01 08:00:00', until='2024-05-01 09:00:00', timezone='UTC',
+                           journal=['redfire-backend'], journalctl=journalctl, max_details=50)
+    calls = _journal_calls(data)
+    assert len(calls) == 2 and '--grep' in calls[0] and '--grep' not in calls[1]
+    fs = res['files'][1]
+    assert fs['status'] == 'scanned' and fs['error'] is None and fs['grep'] is None
+    assert fs['entries_read'] == len(JOURNAL_ENTRIES) + 1 and res['incomplete'] is False
+    # the line the failed run had read is counted once, beside the file's
+    assert res['error_counts']['database_error'] == 3 and res['error_events'] == 5
+    assert [d['file'] for d in res['error_details']].count(fs['path']) == 4
