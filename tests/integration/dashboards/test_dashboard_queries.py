@@ -128,7 +128,8 @@ def prometheus(tmp_path_factory):
             stdout=open(tmp / "prometheus.log", "wb"), stderr=subprocess.STDOUT))  # noqa: SIM115
         base = "http://127.0.0.1:%d" % prom_port
         # recording rules over rate()s need two scrapes and an evaluation after them
-        for expr in ['count(up == 1) == 5', 'redfire_checklist_run_duration_seconds{job="redfire_checklist"}', "pg_up == 1", "redis_up == 1", "pg_stat_replication_pg_wal_lsn_diff",
+        for expr in ['count(up == 1) == 5', 'redfire_checklist_run_duration_seconds{job="redfire_checklist"}',
+                     "pg_up == 1", "redis_up == 1", "pg_stat_replication_pg_wal_lsn_diff",
                      "rate(redis_keyspace_hits_total[1m])", "job:redfire_order_success:ratio_rate5m", "endpoint:redfire_api_response_time_seconds:p99",
                      "instance:redfire_node_cpu_usage:percent", "redfire_health_check_overall_status",
                      "job:redfire_risk_rejections:ratio_rate5m", "job:redfire_login_failure:ratio_rate5m",
