@@ -22,9 +22,9 @@ def _as_filter_error(func):
     def run(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except AnsibleFilterError:
-            raise
-        except ValueError as exc:
+        except ValueError as exc:  # the cores' errors name the filter and the option
+            if isinstance(exc, AnsibleFilterError):
+                raise
             raise AnsibleFilterError(str(exc))
     run.__name__ = func.__name__
     run.__doc__ = func.__doc__
