@@ -39,6 +39,7 @@ TEXT = {
         'post_incident': '事后分析', 'time_to_detect': '发现用时（秒）', 'time_to_recover': '恢复用时（秒）',
         'impact': '影响范围', 'orders_failed': '失败订单', 'orders_missing': '缺失订单', 'root_cause': '根本原因',
         'lessons': '经验教训', 'to_fill': '（待工程师填写）', 'item': '项目',
+        'store': '检查报告存档', 'run': '检查', 'report': '报告', 'no_runs': '暂无报告',
     },
     'en': {
         'daily_check': 'Daily check report', 'periodic_check': 'Periodic check report',
@@ -52,6 +53,7 @@ TEXT = {
         'time_to_recover': 'Time to recover (s)', 'impact': 'Impact', 'orders_failed': 'Orders failed',
         'orders_missing': 'Orders missing', 'root_cause': 'Root cause', 'lessons': 'Lessons learned',
         'to_fill': '(for the engineer to fill in)', 'item': 'Item',
+        'store': 'Checklist reports', 'run': 'Checklist', 'report': 'Report', 'no_runs': 'No reports yet',
     },
 }
 
@@ -330,8 +332,38 @@ def report_text(report, redact=None):
     return '\n'.join(lines)
 
 
+def report_index_html(index, language='zh', title=None):
+    """The report store's index page: every stored run, newest first, with its status and links to its HTML and
+    JSON reports (relative links: the page sits beside them). Input: the runs of redfire.ops.report_store_index."""
+    t = _text(language)
+    runs = index.get('runs') if isinstance(index, dict) else index
+    if not isinstance(runs, list):
+        raise AnsibleFilterError('report_index_html: input must be the index of redfire.ops.report_store_index '
+                                 '(runs: [...]), got %s' % type(index).__name__)
+    rows = []
+    for i, run in enumerate(runs):
+        if not isinstance(run, dict) or any(k not in run for k in ('name', 'kind', 'generated_at', 'status')):
+            raise AnsibleFilterError('report_index_html: runs[%d] needs name, kind, generated_at and status' % i)
+        counts = run.get('host_counts') or {}
+        name = _esc(run['name'])
+        rows.append([_esc(run['generated_at']), _esc(t.get(run['kind'], run['kind'])), _badge(run['status'], t),
+                     _esc(' / '.join('%s %d' % (_status_label(s, t), int(counts.get(s, 0))) for s in STATUSES)),
+                     '<a href="%s.html">HTML</a> <a href="%s.json">JSON</a>' % (name, name)])
+    title = title or t['store']
+    lang = 'zh-CN' if language == 'zh' else 'en'
+    parts = ['<!DOCTYPE html><html lang="%s"><head><meta charset="utf-8"><title>%s</title></head>' % (lang, _esc(title)),
+             '<body style="margin:0;padding:16px;font-family:Arial,\'Microsoft YaHei\',sans-serif;color:#222222">',
+             '<h1 style="font-size:20px;margin:0 0 8px 0">%s</h1>' % _esc(title)]
+    if rows:
+        parts.append(_table([t['generated'], t['run'], t['status'], t['hosts'], t['report']], rows))
+    else:
+        parts.append('<p>%s</p>' % _esc(t['no_runs']))
+    parts.append('</body></html>\n')
+    return '\n'.join(parts)
+
+
 class FilterModule(object):
     def filters(self):
         return dict((name, guarded(name, func, AnsibleFilterError)) for name, func in (
             ('checklist_report', checklist_report), ('report_json', report_json), ('report_html', report_html),
-            ('report_text', report_text)))
+            ('report_text', report_text), ('report_index_html', report_index_html)))

@@ -18,8 +18,9 @@ MIXED = sorted((ROOT / "playbooks").rglob("*.yml")) + sorted((ROOT / "plugins").
 # a redfire_* word that is no part of a recording rule name (level:metric:operation)
 METRIC_WORD = re.compile(r"(?<![\w:])(redfire_[a-z0-9_]+)(?=\{|\[| |\)|\"|$)", re.M)
 SELECTED_WORD = re.compile(r"(?<![\w:])(redfire_[a-z0-9_]+)(?=\{|\[)")
-# the collection's own metrics (health_check's textfile) and words that are not metrics
-NOT_THE_APPLICATIONS = re.compile(r"^redfire_health_check_|^redfire_(jobs|recording|business_recording)$")
+# the collection's own metrics (health_check's textfile, the checklists' Pushgateway series: docs/scheduled_runs.md)
+# and words that are not metrics
+NOT_THE_APPLICATIONS = re.compile(r"^redfire_health_check_|^redfire_checklist_|^redfire_(jobs|recording|business_recording)$")
 SUFFIXES = ("_bucket", "_count", "_sum")
 
 

@@ -12,7 +12,7 @@ import yaml
 from tests.conftest import run
 
 ROOT = Path(__file__).resolve().parents[2]
-PHASED = ["node_exporter", "prometheus", "alertmanager", "blackbox_exporter", "postgres_exporter",
+PHASED = ["node_exporter", "prometheus", "alertmanager", "blackbox_exporter", "postgres_exporter", "pushgateway",
           "redis_exporter", "grafana", "elasticsearch", "logstash", "filebeat"]
 PHASES = ["install", "configure", "run"]
 # tuning installs nothing and runs no service: its phases are all configuration (its own tags select one each).

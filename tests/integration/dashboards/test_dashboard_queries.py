@@ -18,7 +18,8 @@ import urllib.request
 import pytest
 import yaml
 
-from ansible_collections.redfire.ops.plugins.module_utils import health_checks
+from ansible_collections.redfire.ops.plugins.filter.report import checklist_report
+from ansible_collections.redfire.ops.plugins.module_utils import checklist_run, health_checks
 from tests.conftest import ROOT, free_port, run
 from tests.lib.datastores import Postgres, Redis, postgres_exporter, redis_exporter
 from tests.lib.monitoring import stop_processes, wait_for
@@ -94,7 +95,17 @@ def prometheus(tmp_path_factory):
             app.set_gauge("redfire_active_users", users, window=window)
         for result, flow in (("success", 5), ("failure", 1)):
             app.set_count_flow("redfire_logins", flow, result=result)
-        node_port, prom_port = free_port(), free_port()
+        node_port, prom_port, pg_port_push = free_port(), free_port(), free_port()
+        # the checklists' run history (the checklist board's last row): a daily run pushed to a real Pushgateway as
+        # the checklist role pushes it (redfire.ops.checklist_metrics), scraped with honor_labels
+        procs.append(subprocess.Popen(
+            [need("prometheus-pushgateway"), "--web.listen-address=127.0.0.1:%d" % pg_port_push, "--persistence.file="],
+            stdout=open(tmp / "pushgateway.log", "wb"), stderr=subprocess.STDOUT))  # noqa: SIM115
+        daily = checklist_report({"app1": checks, "db1": checks[:2]}, "daily_check")
+        body = checklist_run.metrics(daily, started=[checklist_run.parse_time(daily["generated_at"]) - 42]).encode()
+        wait_for(lambda: urllib.request.urlopen(urllib.request.Request(
+            "http://127.0.0.1:%d/metrics/job/redfire_checklist/checklist/daily_check" % pg_port_push, data=body,
+            method="PUT"), timeout=2).status in (200, 202), 30, what="a push to the Pushgateway")
         procs.append(subprocess.Popen(
             [need("prometheus-node-exporter"), "--web.listen-address=127.0.0.1:%d" % node_port, "--no-collector.systemd",
              "--collector.textfile.directory=%s" % textfiles],
@@ -105,7 +116,9 @@ def prometheus(tmp_path_factory):
                       {"job_name": "node", "static_configs": [{"targets": ["127.0.0.1:%d" % node_port]}]},
                       {"job_name": "redfire-backend", "static_configs": [{"targets": ["127.0.0.1:%d" % app.port]}]},
                       {"job_name": "postgres", "static_configs": [{"targets": ["127.0.0.1:%d" % pg_port]}]},
-                      {"job_name": "redis", "static_configs": [{"targets": ["127.0.0.1:%d" % rd_port]}]}]}
+                      {"job_name": "redis", "static_configs": [{"targets": ["127.0.0.1:%d" % rd_port]}]},
+                      {"job_name": "pushgateway", "honor_labels": True,
+                       "static_configs": [{"targets": ["127.0.0.1:%d" % pg_port_push]}]}]}
         (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
         check = subprocess.run([need("promtool"), "check", "config", str(tmp / "prometheus.yml")], capture_output=True, text=True, check=False)
         assert check.returncode == 0, check.stdout + check.stderr
@@ -115,7 +128,8 @@ def prometheus(tmp_path_factory):
             stdout=open(tmp / "prometheus.log", "wb"), stderr=subprocess.STDOUT))  # noqa: SIM115
         base = "http://127.0.0.1:%d" % prom_port
         # recording rules over rate()s need two scrapes and an evaluation after them
-        for expr in ['count(up == 1) == 4', "pg_up == 1", "redis_up == 1", "pg_stat_replication_pg_wal_lsn_diff",
+        for expr in ['count(up == 1) == 5', 'redfire_checklist_run_duration_seconds{job="redfire_checklist"}',
+                     "pg_up == 1", "redis_up == 1", "pg_stat_replication_pg_wal_lsn_diff",
                      "rate(redis_keyspace_hits_total[1m])", "job:redfire_order_success:ratio_rate5m", "endpoint:redfire_api_response_time_seconds:p99",
                      "instance:redfire_node_cpu_usage:percent", "redfire_health_check_overall_status",
                      "job:redfire_risk_rejections:ratio_rate5m", "job:redfire_login_failure:ratio_rate5m",

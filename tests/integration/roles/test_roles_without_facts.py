@@ -12,7 +12,7 @@ from tests.conftest import run
 
 SHA = "a" * 64
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
-TARBALL_ROLES = ["prometheus", "alertmanager", "blackbox_exporter", "node_exporter", "postgres_exporter",
+TARBALL_ROLES = ["prometheus", "alertmanager", "blackbox_exporter", "node_exporter", "postgres_exporter", "pushgateway",
                  "redis_exporter"]
 ROLES = {
     **{role: {role + "_install_method": "tarball", role + "_checksum": SHA} for role in TARBALL_ROLES},

@@ -48,7 +48,7 @@ def shipped_alert_names(rules_file):
     return {r["alert"] for g in data["groups"] for r in g["rules"] if "alert" in r}
 
 
-DEFAULT_TESTS = ["alerts_test.yml", "alerts_platform_test.yml", "alerts_host_test.yml"]
+DEFAULT_TESTS = ["alerts_test.yml", "alerts_platform_test.yml", "alerts_host_test.yml", "alerts_checklist_test.yml"]
 
 
 def test_every_alert_fires_and_stays_quiet_with_defaults(tmp_path):
@@ -56,7 +56,7 @@ def test_every_alert_fires_and_stays_quiet_with_defaults(tmp_path):
     assert {p.name for p in rules.iterdir()} == {"redfire_recording.rules.yml", "redfire_alerts.rules.yml",
                                                  "redfire_business_alerts.rules.yml"}
     proc = run([promtool(), "check", "rules", *sorted(map(str, rules.iterdir()))])
-    assert "SUCCESS: 23 rules found" in proc.stdout and "SUCCESS: 38 rules found" in proc.stdout, proc.stdout
+    assert "SUCCESS: 23 rules found" in proc.stdout and "SUCCESS: 40 rules found" in proc.stdout, proc.stdout
     for test_file in DEFAULT_TESTS:
         promtool_test(rules, test_file)
 
@@ -68,7 +68,7 @@ def test_every_alert_fires_and_stays_quiet_with_defaults(tmp_path):
             for case in group.get("alert_rule_test", []):
                 (firing if case.get("exp_alerts") else quiet).add(case["alertname"])
     alerts = shipped_alert_names(rules / "redfire_alerts.rules.yml")
-    assert len(alerts) == 37
+    assert len(alerts) == 39
     assert alerts == firing == quiet | {"Watchdog"}
     assert "Watchdog" not in quiet
 
