@@ -13,6 +13,7 @@ from tests.conftest import run
 from tests.integration.roles.test_roles_without_facts import ROLES, TARBALL_ROLES
 
 PACKAGE_ROLES = ["grafana", "elasticsearch", "logstash", "filebeat"]
+ALL_ROLES = TARBALL_ROLES + PACKAGE_ROLES + ["rulebook", "host_prereqs"]
 BASE = {"architecture": "x86_64", "kernel": "6.1.0", "memtotal_mb": 8192, "fqdn": "host.example.test",
         "discovered_interpreter_python": sys.executable}
 PLATFORMS = {
@@ -28,7 +29,7 @@ RULEBOOK = {"rulebook_token": "platform-test-token-0123456789",
 
 
 def role_vars(role, method):
-    values = dict(ROLES.get(role, RULEBOOK))
+    values = dict(ROLES.get(role) or (RULEBOOK if role == "rulebook" else {}))
     if role in TARBALL_ROLES:
         values[role + "_install_method"] = method
     return values
@@ -37,7 +38,7 @@ def role_vars(role, method):
 def run_preflights(tmp_path, platform, method):
     """{role: failure message or ''} and the run's output, for every installing role's preflight."""
     results = tmp_path / ("%s-%s.json" % (platform, method))
-    roles = TARBALL_ROLES + PACKAGE_ROLES + ["rulebook"]
+    roles = ALL_ROLES
     tasks = []
     for role in roles:
         tasks.append({"name": "Preflight of " + role, "block": [
@@ -66,13 +67,13 @@ def run_preflights(tmp_path, platform, method):
 
 def test_debian12_passes_without_a_word(tmp_path):
     seen, out = run_preflights(tmp_path, "debian12", "package")
-    assert seen == {role: "" for role in seen} and len(seen) == 11, seen
+    assert seen == {role: "" for role in seen} and len(seen) == len(ALL_ROLES), seen
     assert "Untested platform" not in out
 
 
 def test_ubuntu_passes_and_says_it_is_untested(tmp_path):
     seen, out = run_preflights(tmp_path, "ubuntu2404", "package")
-    assert seen == {role: "" for role in seen} and len(seen) == 11, seen
+    assert seen == {role: "" for role in seen} and len(seen) == len(ALL_ROLES), seen
     for role in seen:
         assert ("Untested platform: %s is tested on Debian 12 (bookworm); this host runs Ubuntu 24.04 (noble)" % role) in out
 
@@ -80,7 +81,7 @@ def test_ubuntu_passes_and_says_it_is_untested(tmp_path):
 @pytest.mark.parametrize("method", ["package", "tarball"])
 def test_another_os_family_is_refused_before_anything_changes(tmp_path, method):
     seen, out = run_preflights(tmp_path, "rocky9", method)
-    assert len(seen) == 11, seen
+    assert len(seen) == len(ALL_ROLES), seen
     for role, message in seen.items():
         if method == "tarball" and role in TARBALL_ROLES:
             assert message == "", (role, message)
@@ -91,7 +92,7 @@ def test_another_os_family_is_refused_before_anything_changes(tmp_path, method):
         assert "tested on Debian 12 (bookworm); this host runs Rocky 9.4 (Blue Onyx), RedHat family." in message
         if role in TARBALL_ROLES:
             assert "Set %s_install_method: tarball" % role in message
-        elif role in PACKAGE_ROLES:
+        elif role in PACKAGE_ROLES or role == "host_prereqs":
             assert "set %s_install: false" % role in message
         else:
             assert message.endswith("Leave this host out of the play."), message
