@@ -73,7 +73,7 @@ def test_daily_check_prints_and_writes_no_secret(tmp_path):
     assert "REDFIRE_REPORT_STATUS=critical" in out, out[-3000:]
     # the run did what the secrets are for: it checked the URLs, notified, and wrote its files
     assert hook_paths == ["/hook"], hook_paths
-    assert "webhook 2 of 2: HTTP -1" in out, out[-3000:]
+    assert "webhook 2 of 2: HTTP no answer" in out, out[-3000:]
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p not in (inventory, varfile)
                and not p.name.startswith("redis-")]
     names = {p.suffix for p in written if p.parent == reports}
