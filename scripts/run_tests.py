@@ -4,8 +4,9 @@ Called by scripts/test after set-up. Each layer prints a summary line with its d
 with the plain line `N passed, N failed` over all layers, and exits non-zero when anything failed.
 
 Layers: lint, sanity, unit, compat, molecule, integration (default: all). The molecule layer runs in a lane of its
-own beside the others (lint, sanity, unit, compat, integration, one after the other): a Molecule scenario spends most of
-its time waiting on `podman exec`, so the two lanes together take little more than the longer one.
+own beside the others (lint, sanity, unit, compat, integration, one after the other), and its longest scenario
+(monitoring) beside its other scenarios: a Molecule scenario spends most of its time waiting on `podman exec`, so
+the lanes together take little more than the longest one.
 REDFIRE_TEST_LANES=1 runs every layer one after the other.
 """
 import os
@@ -188,15 +189,40 @@ def layer_compat(result, log):
         result.failures[before:] = ["ansible-core %s: %s" % (core, name) for name in result.failures[before:]]
 
 
+# The longest scenario runs in a lane of its own beside the others (REDFIRE_TEST_LANES=1: all in one).
+MOLECULE_ALONE = ["monitoring"]
+
+
 def layer_molecule(result, log):
     scenarios = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
     if not scenarios:
         result.add("molecule (no scenario found)", False)
-    for name in scenarios:
-        started = time.monotonic()
-        ok = sh(["molecule", "test", "-s", name], log, env=isolated_env()) == 0
-        say("[molecule] %s: %s in %.0fs" % (name, "passed" if ok else "FAILED", time.monotonic() - started))
-        result.add("molecule " + name, ok)
+    lock = threading.Lock()
+    prefix = getattr(LANE, "prefix", b"")
+
+    def run_scenarios(names):
+        LANE.prefix = prefix
+        for name in names:
+            started = time.monotonic()
+            scenario_log = OUT / ("molecule-%s.log" % name)
+            scenario_log.write_bytes(b"")
+            ok = sh(["molecule", "test", "-s", name], scenario_log, env=isolated_env()) == 0
+            say("[molecule] %s: %s in %.0fs (log: %s)" % (name, "passed" if ok else "FAILED", time.monotonic() - started,
+                                                          scenario_log.relative_to(ROOT)))
+            with lock:
+                result.add("molecule " + name, ok)
+                with open(log, "ab") as fh:
+                    fh.write(scenario_log.read_bytes())
+
+    if os.environ.get("REDFIRE_TEST_LANES", "2") == "1":
+        groups = [scenarios]
+    else:
+        groups = [[n for n in scenarios if n in MOLECULE_ALONE], [n for n in scenarios if n not in MOLECULE_ALONE]]
+    threads = [threading.Thread(target=run_scenarios, args=(names,)) for names in groups if names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def layer_integration(result, log):
