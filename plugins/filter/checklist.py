@@ -234,15 +234,20 @@ def notify_recipients(contacts, level=1, webhook_url=None, emails=None):
 WEBHOOK_OK = (200, 201, 202, 204)
 
 
+def _http_status(result):
+    """The HTTP status of a registered uri result, or 'no answer' when the request got none."""
+    status = result.get('status')
+    return 'no answer' if status in (None, -1) else status
+
+
 def notify_webhook_failures(results, ok=WEBHOOK_OK):
     """One text per webhook of the notify loop (its registered results) that did not answer with a status in
     ``ok``: its place and HTTP status, never its address or headers."""
     results = [r for r in results or [] if isinstance(r, dict)]
     out = []
     for i, r in enumerate(results):
-        status = r.get('status')
-        if status not in ok:
-            out.append('webhook %d of %d: HTTP %s' % (i + 1, len(results), 'no answer' if status in (None, -1) else status))
+        if r.get('status') not in ok:
+            out.append('webhook %d of %d: HTTP %s' % (i + 1, len(results), _http_status(r)))
     return out
 
 
@@ -265,8 +270,7 @@ def incident_notice_outcome(result, kind):
     result = result if isinstance(result, dict) else {}
     if result.get('skipped'):
         return 'user notice (%s): not posted: redfire_incident_status_page_url is not set' % kind
-    status = result.get('status')
-    return 'user notice (%s): HTTP %s' % (kind, 'no answer' if status in (None, -1) else status)
+    return 'user notice (%s): HTTP %s' % (kind, _http_status(result))
 
 
 class FilterModule(object):

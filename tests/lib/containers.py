@@ -4,12 +4,13 @@ import subprocess
 import uuid
 
 from tests.conftest import ROOT, project_env, run
+from ansible_collections.redfire.ops.plugins.module_utils.platforms import LIBRARY_PACKAGES
 from tests.lib.monitoring import wait_for
 
 IMAGE = os.environ.get("REDFIRE_IMAGE", "localhost/redfire-debian12-systemd:bare")
 # What redfire.ops.host_prereqs installs on a bare host (the image has the .debs, not the packages; offline, seconds).
 # Tests about something else install them this quick way; test_host_prereqs.py proves the role itself.
-HOST_LIBRARIES = ("python3-psutil", "python3-psycopg2", "python3-redis")
+HOST_LIBRARIES = tuple(sorted(LIBRARY_PACKAGES.values()))
 INSTALL_HOST_LIBRARIES = ("DEBIAN_FRONTEND=noninteractive apt-get install -qq -y --no-download --no-install-recommends "
                           + " ".join(HOST_LIBRARIES) + " >/dev/null")
 
