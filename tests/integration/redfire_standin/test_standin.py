@@ -180,6 +180,8 @@ def test_health_names_the_failed_dependency(standin, postgres, redis_server):
 
 def test_logrotate_config_rotates_compressed_and_the_log_goes_on(standin, tmp_path):
     front = standin(role='frontend')
+    # notifempty: rotate only once the stand-in has written its first line (it logs after it listens)
+    front.wait_for(lambda: 'started on' in front.log_text(), what='the first log line')
     conf_src = (ROOT / 'lab' / 'redfire_standin' / 'logrotate.conf').read_text()
     assert '/var/log/redfire/*.log' in conf_src
     conf = tmp_path / 'logrotate.conf'
