@@ -7,7 +7,8 @@ Layers: lint, sanity, unit, compat, molecule, integration (default: all). The mo
 own beside the others (lint, sanity, unit, compat, integration, one after the other), and its longest scenario
 (monitoring) beside its other scenarios: a Molecule scenario spends most of its time waiting on `podman exec`, so
 the lanes together take little more than the longest one.
-REDFIRE_TEST_LANES=1 runs every layer one after the other.
+REDFIRE_TEST_LANES=1 runs every layer one after the other. Integration tests marked `machine_wide` (they measure the
+whole machine's CPU) run after the lanes, alone, and count in the integration layer.
 """
 import os
 import re
@@ -228,8 +229,22 @@ def layer_molecule(result, log):
 def layer_integration(result, log):
     junit = OUT / "integration.xml"
     junit.unlink(missing_ok=True)
-    sh(["python", "-m", "pytest", "tests/integration", "-q", "-n", "2", "--junitxml", str(junit)], log)
+    sh(["python", "-m", "pytest", "tests/integration", "-q", "-n", "2", "-m", "not machine_wide", "--junitxml", str(junit)],
+       log)
     junit_counts(junit, result)
+
+
+def integration_alone(result):
+    """The integration tests that measure the whole machine (its CPU), run when nothing else does."""
+    log = OUT / "integration-alone.log"
+    log.write_bytes(b"")
+    junit = OUT / "integration-alone.xml"
+    junit.unlink(missing_ok=True)
+    say("\n===== integration, machine-wide tests alone =====")
+    started = time.monotonic()
+    sh(["python", "-m", "pytest", "tests/integration", "-q", "-m", "machine_wide", "--junitxml", str(junit)], log)
+    junit_counts(junit, result)
+    result.seconds += time.monotonic() - started
 
 
 def run_layer(layer, results):
@@ -276,6 +291,9 @@ def main(argv):
         thread.start()
     for thread in threads:
         thread.join()
+    for result in results:
+        if result.layer == "integration":
+            integration_alone(result)
     results.sort(key=lambda r: layers.index(r.layer))
 
     print("\n===== summary =====")

@@ -413,6 +413,8 @@ def test_faults_fire_alerts_that_reach_the_webhook_and_resolve(platform):
     print("faults fired and resolved in %.0f s" % (time.monotonic() - started))
 
 
+# The host's CPU is the whole machine's: beside the Molecule lane it can stay above the threshold for minutes.
+@pytest.mark.machine_wide
 def test_a_cpu_burn_fires_high_cpu_usage_that_reaches_the_webhook_and_resolves(platform):
     api, hook, node = platform["api"], platform["hook"], platform["node"]
     prom, am = platform["procs"]
