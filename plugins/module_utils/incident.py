@@ -105,6 +105,11 @@ def find_host(address, hosts):
     return None
 
 
+def _service_name(name):
+    """A systemd unit name as the allow-list writes it: ``redfire-backend.service`` -> ``redfire-backend``."""
+    return name[:-len('.service')] if name.endswith('.service') else name
+
+
 def _strings(value, what):
     if value is None:
         return {}
@@ -143,9 +148,13 @@ def parse_alerts(payload, hosts):
         runbook = labels.get('runbook', '')
         instance = labels.get('instance', '')
         address, port = _split_instance(instance)
-        # the unit: an explicit label, else the systemd collector's unit name, else the scrape job (the RedFire
-        # jobs are named after their units)
-        unit = labels.get('unit') or labels.get('name') or labels.get('job') or ''
+        # the unit: an explicit label, else the systemd collector's unit name (HostSystemdUnitFailed, without its
+        # .service suffix, as the allow-list names units), else the scrape job (the RedFire jobs are named after
+        # their units)
+        unit = labels.get('unit') or _service_name(labels.get('name', '')) or labels.get('job') or ''
+        if not labels.get('unit') and labels.get('name'):
+            # the instance is node_exporter's: its port says nothing about what listens for the unit
+            port = None
         out.append(Alert(
             fingerprint=fingerprint, status=status, alertname=labels.get('alertname', ''),
             runbook=runbook if runbook in RUNBOOKS else '', labels=labels,

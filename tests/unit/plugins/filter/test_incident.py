@@ -39,7 +39,13 @@ def test_alert_outside_the_inventory_and_unknown_runbook():
     a = alert(instance='10.9.9.9:8000', runbook='reboot_everything')
     assert a['host'] is None and a['runbook'] == ''
     assert alert(level='emergency')['level'] == 4
-    assert alert(name='redfire-frontend.service', job='node')['unit'] == 'redfire-frontend.service'
+    # HostSystemdUnitFailed (node_exporter's systemd collector): the unit as the allow-list names it, and no port
+    # (the instance's is node_exporter's)
+    systemd = alert(alertname='HostSystemdUnitFailed', name='redfire-frontend.service', job='node',
+                    instance='10.250.13.10:9100')
+    assert (systemd['host'], systemd['unit'], systemd['port']) == ('redfire-lab-app', 'redfire-frontend', None)
+    assert alert(name='redfire-md.socket', job='node')['unit'] == 'redfire-md.socket'
+    assert alert(unit='redfire-backend', name='x.service', instance='10.250.13.10:8000')['port'] == 8000
 
 
 @pytest.mark.parametrize('bad, text', [
@@ -78,6 +84,11 @@ def test_plan_restarts_a_down_allowed_unit_and_counts_it():
     plan = F['incident_plan'](alert(), ['redfire-backend'], ['redfire-backend'], True, [], {}, 3, 1000.0)
     assert plan['action'] == 'restart' and plan['escalate'] is False and plan['level'] == 1
     assert plan['breaker'] == {'actions': [{'host': 'redfire-lab-app', 'unit': 'redfire-backend', 'time': 1000.0}]}
+
+    # the unit's own failed state (HostSystemdUnitFailed, usually the first alert of a crash) is the same unit
+    systemd = alert(alertname='HostSystemdUnitFailed', name='redfire-backend.service', job='node', instance='10.250.13.10:9100')
+    plan = F['incident_plan'](systemd, ['redfire-backend'], ['redfire-backend'], True, [], {}, 3, 1000.0)
+    assert plan['action'] == 'restart' and plan['unit'] == 'redfire-backend'
 
 
 def test_breaker_opens_after_n_actions_within_the_hour_and_escalates():
