@@ -83,7 +83,8 @@ class Process:
         self.name = name
         self.log = Path(log_dir) / ("%s.log" % name)
         self._fh = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(argv, stdout=self._fh, stderr=subprocess.STDOUT,
+        # stdin from /dev/null: ansible (run by ansible-rulebook) refuses a non-blocking stdin of a background shell
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._fh, stderr=subprocess.STDOUT,
                                      env={"LANG": "C", "PATH": "/usr/bin:/bin", **(env or {})})
 
     @property
