@@ -21,6 +21,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.lib import leaks  # noqa: E402  pylint: disable=wrong-import-position
+
 LAYERS = ["lint", "sanity", "unit", "compat", "molecule", "integration"]
 OUT = ROOT / ".build" / "test-results"
 
@@ -210,8 +213,14 @@ def layer_molecule(result, log):
             ok = sh(["molecule", "test", "-s", name], scenario_log, env=isolated_env()) == 0
             say("[molecule] %s: %s in %.0fs (log: %s)" % (name, "passed" if ok else "FAILED", time.monotonic() - started,
                                                           scenario_log.relative_to(ROOT)))
+            # no test password of the scenario in its output (issue 19), named by label, never by value
+            leaked = leaks.found(scenario_log.read_text(errors="replace"),
+                                 leaks.molecule_passwords(ROOT / "molecule" / name))
+            if leaked:
+                say("[molecule] %s: its output shows the test password(s) %s" % (name, ", ".join(leaked)))
             with lock:
                 result.add("molecule " + name, ok)
+                result.add("molecule %s: no test password in its output" % name, not leaked)
                 with open(log, "ab") as fh:
                     fh.write(scenario_log.read_bytes())
 

@@ -16,6 +16,8 @@ for _path in (COLLECTIONS, ROOT):  # `ansible_collections.redfire.ops...` and `t
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from tests.lib import leaks  # noqa: E402  pylint: disable=wrong-import-position
+
 
 def project_env(**extra):
     """Environment for ansible/ansible-playbook/podman commands run by tests."""
@@ -40,6 +42,10 @@ def run(cmd, check=True, timeout=600, **kwargs):
     """Run a command in the project environment; on failure show its output in the assertion."""
     env = kwargs.pop("env", None) or project_env()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
+    # no test password in any output (issue 19): searched before the output can reach an assertion message
+    # (the command named by its program and playbook only: its arguments may hold the password)
+    leaks.assert_none_in("%s\n%s" % (proc.stdout, proc.stderr), "the output of %s" % " ".join(
+        [os.path.basename(str(cmd[0]))] + [os.path.basename(str(a)) for a in cmd[1:] if str(a).endswith((".yml", ".yaml"))][:1]))
     if check and proc.returncode != 0:
         raise AssertionError("%s exited %s\nstdout:\n%s\nstderr:\n%s"
                              % (" ".join(map(str, cmd)), proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:]))

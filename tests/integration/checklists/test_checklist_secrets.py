@@ -7,15 +7,16 @@ import json
 import sys
 
 from tests.conftest import ROOT, free_port, project_env, run
+from tests.lib import leaks
 from tests.lib.datastores import Redis
 from tests.lib.receivers import SmtpSink, WebhookReceiver, http_server, stop_http_server
 
-SECRETS = {
+SECRETS = {label: leaks.password(label, value) for label, value in {
     "pg_dsn": "PgDsnS3cret", "pg_password": "PgOptS3cret", "redis_password": "RedisS3cret",
     "http_password": "HttpS3cret", "http_token": "HttpT0ken", "network_token": "NetT0ken",
     "hook_token": "HookT0ken", "dead_hook_token": "DeadH00k", "hook_header": "HookBearer",
     "smtp_password": "SmtpS3cret",
-}
+}.items()}
 
 
 def test_daily_check_prints_and_writes_no_secret(tmp_path):

@@ -8,6 +8,7 @@ import yaml
 
 from tests.conftest import ROOT, free_port, run
 from tests.integration.checklists.conftest import write_inventory
+from tests.lib import leaks
 from tests.lib.datastores import make_dumps
 from tests.lib.monitoring import stop_processes, wait_for
 from tests.lib.receivers import SmtpSink, WebhookReceiver
@@ -428,7 +429,7 @@ def test_site_check_mode_changes_nothing(faulty_lab, tmp_path):
         "redfire_site_grafana": False, "prometheus_redfire_jobs": [],
         "alertmanager_webhook_url": "http://127.0.0.1:9/alerts",
         # TLS and basic auth are on by default (redfire.ops.web_config): a test password, a CA dir of the test
-        "web_config_client_password": "site-check-Secret-31415", "web_config_ca_dir": str(tmp_path / "ca")}}
+        "web_config_client_password": leaks.password("site client password", "site-check-Secret-31415"), "web_config_ca_dir": str(tmp_path / "ca")}}
     site_inventory = tmp_path / "site.yml"
     site_inventory.write_text(yaml.safe_dump(data), encoding="utf-8")
     before = hosts[0].exec("find /etc /usr /opt /var/lib/dpkg /var/lib/apt -xdev -newer /etc/hostname 2>/dev/null | sort").stdout

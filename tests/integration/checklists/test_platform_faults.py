@@ -19,6 +19,7 @@ import yaml
 
 from tests.conftest import ROOT, run
 from tests.integration.checklists.conftest import write_inventory
+from tests.lib import leaks
 from tests.lib.monitoring import wait_for
 
 BACKEND_FAULTS = "/etc/redfire/faults/backend"
@@ -33,7 +34,7 @@ def platform(lab_hosts, tmp_path_factory):
     """The three lab hosts as the lab's platform: all in `database` and `cache`, the first in `app`; the daily
     check's configuration of each as lab/inventory.yml has it."""
     app, database, cache = lab_hosts
-    passwords = {"lab_postgres_password": secrets.token_hex(12), "lab_redis_password": secrets.token_hex(12)}
+    passwords = {name: leaks.password(name, secrets.token_hex(12)) for name in ("lab_postgres_password", "lab_redis_password")}
     inventory_path = tmp_path_factory.mktemp("platform") / "inventory.yml"
     write_inventory(inventory_path, lab_hosts)
     inventory = yaml.safe_load(inventory_path.read_text(encoding="utf-8"))

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, free_port, project_env, run
+from tests.lib import leaks
 from tests.integration.checklists.conftest import start_hosts, stop_hosts
 from tests.lib.monitoring import Process, http_get_json, need, render, wait_for
 from tests.lib.receivers import WebhookReceiver
@@ -30,9 +31,9 @@ from tests.lib.receivers import WebhookReceiver
 STANDIN = ROOT / "lab" / "redfire_standin"
 RULEBOOK = ROOT / "extensions" / "eda" / "rulebooks" / "redfire_alerts.yml"
 SITE = ROOT / ".venv" / "lib" / "python3.11" / "site-packages"
-TOKEN = "rb-" + os.urandom(12).hex()
+TOKEN = leaks.password("rulebook token", "rb-" + os.urandom(12).hex())
 # Prometheus and Alertmanager behind TLS and basic auth (redfire.ops.web_config, the default), as in production
-MONITORING_PASSWORD = "incident-Monitoring-" + os.urandom(6).hex()
+MONITORING_PASSWORD = leaks.password("monitoring client password", "incident-Monitoring-" + os.urandom(6).hex())
 
 
 def _post(url, body, token=None, raw=False):
@@ -114,6 +115,7 @@ def incident(tmp_path_factory):
             "alertmanager_config_dir": str(tmp / "alertmanager"),
             "alertmanager_listen_address": "127.0.0.1:%d" % ports["am"],
             "alertmanager_group_wait": "1s", "alertmanager_group_interval": "1s", "alertmanager_repeat_interval": "1h",
+            "alertmanager_rulebook_group_wait": "1s", "alertmanager_rulebook_group_interval": "1s",
             "alertmanager_trading_hours": [],
             "alertmanager_rulebook_url": "http://127.0.0.1:%d/alerts" % ports["rb"],
             "alertmanager_rulebook_token": TOKEN,
@@ -121,6 +123,9 @@ def incident(tmp_path_factory):
             "web_config_ca_dir": str(tmp / "ca"),
         }
         render(tmp, ["prometheus", "alertmanager"], role_vars, project_env())
+        # the rulebook's route has its own timers, not the people's
+        route = yaml.safe_load((tmp / "alertmanager" / "alertmanager.yml").read_text())["route"]["routes"][0]
+        assert (route["receiver"], route["group_wait"], route["group_interval"]) == ("redfire-rulebook", "1s", "1s"), route
         am = Process("alertmanager", [need("prometheus-alertmanager"), "--config.file=%s/alertmanager.yml" % role_vars["alertmanager_config_dir"],
                                       "--storage.path=%s" % (tmp / "am-data"), "--web.listen-address=" + role_vars["alertmanager_listen_address"],
                                       "--cluster.listen-address=",
@@ -332,3 +337,17 @@ def test_user_notices_hold_no_host_name_or_address(incident):
         for word in (p["container"].name, p["backend"].address, "redfire-lab", ":8000", "Traceback"):
             assert word not in text, (word, notice)
         assert "交易服务" in text
+
+
+def test_no_password_or_token_in_records_reports_notifications_or_the_rulebook_log(incident):
+    """After the drills above: neither the monitoring password nor the rulebook's token is in any incident record,
+    report, notification (on-call, status page) or in the rulebook's log (issue 19)."""
+    p = incident
+    texts = {"the rulebook's log": _log(p),
+             "the on-call notifications": json.dumps(p["hook"].payloads(), ensure_ascii=False),
+             "the status page notices": json.dumps(p["status"].payloads(), ensure_ascii=False)}
+    written = sorted(f for d in (p["state"], p["reports"]) for f in Path(d).rglob("*") if f.is_file())
+    assert any(f.suffix == ".html" for f in written) and any(f.name != "breaker.json" for f in written), written
+    texts.update({str(f): f.read_text(errors="replace") for f in written})
+    for what, text in texts.items():
+        leaks.assert_none_in(text, what)

@@ -11,13 +11,14 @@ import time
 import pytest
 
 from tests.conftest import free_port, project_env
+from tests.lib import leaks
 from tests.lib.monitoring import Process, http_get_json, need, render, wait_for
 from tests.lib.receivers import SmtpSink, WebhookReceiver
 from tests.lib.redfire_app_exporter import start as start_app
 
 ENDPOINT = "/api/orders"
 # the test's credentials only
-USER, PASSWORD = "prometheus", "alert-delivery-Secret-2718"
+USER, PASSWORD = "prometheus", leaks.password("alert delivery scrape password", "alert-delivery-Secret-2718")
 
 
 @pytest.fixture

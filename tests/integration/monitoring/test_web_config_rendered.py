@@ -12,9 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import project_env
+from tests.lib import leaks
 from tests.lib.monitoring import render
 
-PASSWORD, OTHER_PASSWORD = "web-config-Secret-16180", "second-user-Secret-27182"
+PASSWORD = leaks.password("web_config client password", "web-config-Secret-16180")
+OTHER_PASSWORD = leaks.password("web_config second user's password", "second-user-Secret-27182")
 
 
 def _role_vars(tmp_path, **extra):

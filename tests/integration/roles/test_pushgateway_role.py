@@ -12,9 +12,10 @@ import yaml
 
 from tests.integration.checklists.conftest import start_hosts, stop_hosts
 from tests.conftest import run
+from tests.lib import leaks
 from tests.integration.checklists.test_checklists import recap
 
-PASSWORD = "pushgateway-Secret-2026"
+PASSWORD = leaks.password("pushgateway password", "pushgateway-Secret-2026")
 PLAY = """- name: Pushgateway
   hosts: all
   gather_facts: false

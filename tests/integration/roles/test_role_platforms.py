@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import run
+from tests.lib import leaks
 from tests.integration.roles.test_roles_without_facts import ROLES, TARBALL_ROLES
 
 PACKAGE_ROLES = ["grafana", "elasticsearch", "logstash", "filebeat"]
@@ -54,7 +55,7 @@ def run_preflights(tmp_path, platform, method):
                   "ansible.builtin.copy": {"content": "{{ seen | to_json }}", "dest": str(results), "mode": "0600"}})
     play = [{"name": "Platform " + platform, "hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars": {"ansible_python_interpreter": sys.executable, "seen": {},
-                      "web_config_client_password": "platform-Secret-2718"},
+                      "web_config_client_password": leaks.password("platform client password", "platform-Secret-2718")},
              "tasks": tasks}]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
     facts = dict(BASE, **PLATFORMS[platform])

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from tests.conftest import run
+from tests.lib import leaks
 
 SHA = "a" * 64
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
@@ -16,8 +17,8 @@ TARBALL_ROLES = ["prometheus", "alertmanager", "blackbox_exporter", "node_export
                  "redis_exporter"]
 ROLES = {
     **{role: {role + "_install_method": "tarball", role + "_checksum": SHA} for role in TARBALL_ROLES},
-    "grafana": {"grafana_install": True, "grafana_admin_password": "s3cret-Passw0rd"},
-    "elasticsearch": {"elasticsearch_install": True, "elasticsearch_api_password": "es-Secret-42",
+    "grafana": {"grafana_install": True, "grafana_admin_password": leaks.password("grafana admin password", "s3cret-Passw0rd")},
+    "elasticsearch": {"elasticsearch_install": True, "elasticsearch_api_password": leaks.password("elasticsearch password", "es-Secret-42"),
                       "elasticsearch_tls_enabled": False},
     "logstash": {"logstash_install": True, "logstash_elasticsearch_hosts": ["http://127.0.0.1:9200"]},
     "filebeat": {"filebeat_install": True},
@@ -38,7 +39,7 @@ def test_preflight_gathers_the_facts_it_needs(tmp_path, role):
         seen["download_url"] = "{{ %s_download_url }}" % role
     play = [{"name": "No facts", "hosts": "localhost", "connection": "local", "gather_facts": False,
              # web_config's preflight (TLS and basic auth, on by default) needs the client password
-             "vars": {"ansible_python_interpreter": sys.executable, "web_config_client_password": "no-facts-Secret-2718"},
+             "vars": {"ansible_python_interpreter": sys.executable, "web_config_client_password": leaks.password("client password", "no-facts-Secret-2718")},
              "tasks": [{"name": "Preflight of " + role,
                         "ansible.builtin.include_role": {"name": "redfire.ops." + role, "tasks_from": "preflight",
                                                          "public": True},
