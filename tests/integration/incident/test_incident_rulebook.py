@@ -1,7 +1,8 @@
 """Alert-driven incident response (issue 18), end to end with real services: the RedFire stand-in as the systemd
 unit redfire-backend in a systemd container, Prometheus and Alertmanager on loopback with the files the roles
 render (fast profile: `for: 2s`, group_wait 1s; docs/incident_response.md), ansible-rulebook with the collection's
-rulebook behind a token, the on-call's webhook and a status page as receivers.
+rulebook behind a token and TLS (the copy redfire.ops.rulebook runs, rendered by the same filter with the host
+certificate of web_config's CA), the on-call's webhook and a status page as receivers.
 
 - the crash fault: TargetDown fires, reaches the rulebook, the enriched notification arrives at the webhook, the
   unit is restarted, the alert resolves, and the record holds the whole timeline (and the post-incident report);
@@ -9,11 +10,13 @@ rulebook behind a token, the on-call's webhook and a status page as receivers.
 - the second crash within the hour (breaker limit 1): no restart, an escalation to level 2 instead;
 - a webhook call without the token is refused (401) and logged and runs nothing; a malformed body (400) and JSON
   that is no notification are logged, run nothing, and the rulebook keeps serving;
+- the webhook speaks TLS only: plain HTTP gets no answer, a client that does not trust the CA fails;
 - every user notice holds no host name or address."""
 import base64
 import json
 import os
 import ssl
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +31,9 @@ from tests.integration.checklists.conftest import start_hosts, stop_hosts
 from tests.lib.monitoring import Process, http_get_json, need, render, wait_for
 from tests.lib.receivers import WebhookReceiver
 
+sys.path.insert(0, str(ROOT / ".build" / "collections"))
+from ansible_collections.redfire.ops.plugins.filter.web_config import rulebook_webhook_tls  # noqa: E402
+
 STANDIN = ROOT / "lab" / "redfire_standin"
 RULEBOOK = ROOT / "extensions" / "eda" / "rulebooks" / "redfire_alerts.yml"
 SITE = ROOT / ".venv" / "lib" / "python3.11" / "site-packages"
@@ -36,13 +42,15 @@ TOKEN = leaks.password("rulebook token", "rb-" + os.urandom(12).hex())
 MONITORING_PASSWORD = leaks.password("monitoring client password", "incident-Monitoring-" + os.urandom(6).hex())
 
 
-def _post(url, body, token=None, raw=False):
+def _post(url, body, token=None, raw=False, ca_file=None):
+    """POST to the rulebook's webhook; ca_file: the CA to trust (None: the system's, which does not know it)."""
     data = body if raw else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
     if token:
         req.add_header("Authorization", "Bearer " + token)
+    context = ssl.create_default_context(cafile=ca_file) if url.startswith("https:") else None
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=10, context=context) as resp:
             return resp.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -117,7 +125,7 @@ def incident(tmp_path_factory):
             "alertmanager_group_wait": "1s", "alertmanager_group_interval": "1s", "alertmanager_repeat_interval": "1h",
             "alertmanager_rulebook_group_wait": "1s", "alertmanager_rulebook_group_interval": "1s",
             "alertmanager_trading_hours": [],
-            "alertmanager_rulebook_url": "http://127.0.0.1:%d/alerts" % ports["rb"],
+            "alertmanager_rulebook_url": "https://127.0.0.1:%d/alerts" % ports["rb"],
             "alertmanager_rulebook_token": TOKEN,
             "web_config_enabled": True, "web_config_client_password": MONITORING_PASSWORD,
             "web_config_ca_dir": str(tmp / "ca"),
@@ -159,12 +167,17 @@ def incident(tmp_path_factory):
                 "redfire_incident_breaker_limit": 1,
                 "redfire_incident_user_services": {"redfire-backend": "交易服务"},
             }}}))
-        rulebook = Process("rulebook", [str(ROOT / ".venv" / "bin" / "ansible-rulebook"), "-r", str(RULEBOOK), "-i", str(inventory),
+        # the copy redfire.ops.rulebook runs: the webhook with the host certificate (this controller's, "localhost")
+        hosts_ca = tmp / "ca" / "hosts"
+        served = tmp / "rulebook.yml"
+        served.write_text(rulebook_webhook_tls(RULEBOOK.read_text(encoding="utf-8"), str(hosts_ca / "localhost.crt"),
+                                               str(hosts_ca / "localhost.key"), source="redfire.ops.redfire_alerts"))
+        rulebook = Process("rulebook", [str(ROOT / ".venv" / "bin" / "ansible-rulebook"), "-r", str(served), "-i", str(inventory),
                                         "--env-vars", "REDFIRE_RULEBOOK_TOKEN,REDFIRE_RULEBOOK_HOST,REDFIRE_RULEBOOK_PORT", "-v"], tmp,
                            env={**project_env(), "REDFIRE_RULEBOOK_TOKEN": TOKEN, "REDFIRE_RULEBOOK_HOST": "127.0.0.1",
                                 "REDFIRE_RULEBOOK_PORT": str(ports["rb"]), "HOME": str(tmp)})
         started.append(rulebook)
-        rb_url = "http://127.0.0.1:%d/alerts" % ports["rb"]
+        rb_url = "https://127.0.0.1:%d/alerts" % ports["rb"]
         wait_for(lambda: "Waiting for events" in rulebook.log.read_text(errors="replace"), 120, interval=0.5,
                  what="the rulebook to listen")
         yield {"tmp": tmp, "hook": hook, "status": status_page, "backend": backend, "container": container,
@@ -204,19 +217,37 @@ def test_without_the_token_refused_and_malformed_logged(incident):
     p = incident
     runs_before = _log(p).count("PLAY [Read the alerts")
     notification = {"version": "4", "status": "firing", "alerts": [], "commonLabels": {"runbook": "service_down"}}
-    assert _post(p["rb"], notification) == 401
-    assert _post(p["rb"], notification, token="wrong-token") == 401
-    assert _post(p["rb"], b"{not json", token=TOKEN, raw=True) == 400
-    assert _post(p["rb"], {"hello": "world"}, token=TOKEN) == 200
+    ca = p["tls"]["ca_file"]
+    assert _post(p["rb"], notification, ca_file=ca) == 401
+    assert _post(p["rb"], notification, token="wrong-token", ca_file=ca) == 401
+    assert _post(p["rb"], b"{not json", token=TOKEN, raw=True, ca_file=p["tls"]["ca_file"]) == 400
+    assert _post(p["rb"], {"hello": "world"}, token=TOKEN, ca_file=p["tls"]["ca_file"]) == 200
     wait_for(lambda: "ignored, nothing run" in _log(p), 30, what="the unknown payload logged")
     log = _log(p)
     assert '"POST /alerts HTTP/1.1" 401' in log and "failed to decode JSON payload" in log, _explain(p)
     assert TOKEN not in log
     # the rulebook still serves, and none of these ran the playbook
-    assert _post(p["rb"], {"hello": "again"}, token=TOKEN) == 200
+    assert _post(p["rb"], {"hello": "again"}, token=TOKEN, ca_file=p["tls"]["ca_file"]) == 200
     time.sleep(3)
     assert _log(p).count("PLAY [Read the alerts") == runs_before, _explain(p)
     assert _oncall(p["hook"]) == []
+
+
+def test_the_webhook_speaks_tls_only(incident):
+    p = incident
+    runs_before = _log(p).count("PLAY [Read the alerts")
+    notification = {"version": "4", "status": "firing", "alerts": [], "commonLabels": {"runbook": "service_down"}}
+    # plain HTTP to the TLS port: no HTTP answer at all
+    with pytest.raises((urllib.error.URLError, ConnectionError)):
+        _post(p["rb"].replace("https:", "http:"), notification, token=TOKEN)
+    # a client that does not trust the private CA does not get through, with the right token
+    with pytest.raises(urllib.error.URLError) as untrusted:
+        _post(p["rb"], notification, token=TOKEN)
+    assert isinstance(untrusted.value.reason, ssl.SSLCertVerificationError), untrusted.value
+    # the certificate names the address the webhook is reached at
+    assert _post(p["rb"], {"hello": "tls"}, token=TOKEN, ca_file=p["tls"]["ca_file"]) == 200
+    time.sleep(2)
+    assert _log(p).count("PLAY [Read the alerts") == runs_before, _explain(p)
 
 
 def test_crash_is_diagnosed_restarted_resolved_and_recorded(incident):
@@ -295,7 +326,7 @@ def test_silence_means_diagnosis_only(incident):
         assert _post(p["rb"], {"version": "4", "status": "firing", "receiver": "redfire-rulebook", "commonLabels": labels,
                                "alerts": [{"status": "firing", "labels": labels, "annotations": {},
                                            "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
-                                           "fingerprint": "5e1e0ced00000001"}]}, token=TOKEN) == 200
+                                           "fingerprint": "5e1e0ced00000001"}]}, token=TOKEN, ca_file=p["tls"]["ca_file"]) == 200
         notes = wait_for(lambda: _oncall(hook, seen, "5e1e0ced00000001"), 300, interval=1, what="the diagnosis notification")
         assert "plan: silenced in Alertmanager (%s): diagnosis only" % silence in _report(notes[0])["notes"]
         assert backend.state() != "active"

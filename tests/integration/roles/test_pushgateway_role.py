@@ -69,7 +69,7 @@ def test_pushgateway_role_installs_secures_and_is_idempotent(host, tmp_path):
     assert state.stdout.startswith("active"), state.stdout + host.exec(
         "journalctl -u prometheus-pushgateway --no-pager | tail -30", check=False).stdout
     assert "--persistence.file=/var/lib/prometheus/pushgateway.data" in state.stdout
-    assert "--web.config.file=/etc/redfire/web/pushgateway/web-config.yml" in state.stdout
+    assert "--web.config.file=/etc/redfire-ops/web/pushgateway/web-config.yml" in state.stdout
     ca = str(tmp_path / "ca" / "ca.crt")
     url = "https://%s:9091/metrics/job/redfire_checklist/checklist/daily_check" % address(host)
     assert push(url, ca) in (200, 202)
