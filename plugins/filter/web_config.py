@@ -61,9 +61,9 @@ def rulebook_webhook_tls(rulebook, certfile, keyfile, cafile='', source='ruleboo
                     present = [a for a in TLS_ARGS if a in args]
                     if present:
                         raise AnsibleFilterError(
-                            'rulebook_webhook_tls: the webhook of ruleset %r in %s sets %s itself; turn the role\'s '
-                            'TLS off (rulebook_webhook_tls: false) or remove them' % (ruleset.get('name'), source,
-                                                                                       ', '.join(present)))
+                            'rulebook_webhook_tls: the webhook of ruleset %r in %s sets %s itself; remove them, or '
+                            'run it without the role\'s TLS (web_config_enabled: false)'
+                            % (ruleset.get('name'), source, ', '.join(present)))
                     tls = {'certfile': certfile, 'keyfile': keyfile}
                     if cafile:
                         tls['cafile'] = cafile

@@ -46,12 +46,12 @@ def address(host):
 def deploy(tmp_path, host, playbook, password, *extra):
     node = {host.name: dict(host.hostvars(), ansible_python_interpreter="/usr/bin/python3")}
     # node_exporter: the group whose hosts Prometheus scrapes for node metrics
-    inventory = {"all": {"children": {"monitoring": {"hosts": node}, "node_exporter": {"hosts": node}},
-        "vars": {"web_config_client_password": password, "web_config_ca_dir": str(tmp_path.parent / "ca"),
+    variables = {"web_config_client_password": password, "web_config_ca_dir": str(tmp_path.parent / "ca"),
                  "web_config_cert_extra_names": [address(host)], "redfire_site_grafana": False,
                  "prometheus_scrape_interval": "2s", "prometheus_scrape_timeout": "2s",
                  "prometheus_evaluation_interval": "1s", "prometheus_redfire_jobs": [],
-                 "alertmanager_webhook_url": "http://127.0.0.1:9095/alerts"}}}
+                 "alertmanager_webhook_url": "http://127.0.0.1:9095/alerts"}
+    inventory = {"all": {"children": {"monitoring": {"hosts": node}, "node_exporter": {"hosts": node}}, "vars": variables}}
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory), encoding="utf-8")
     return run(["ansible-playbook", "-i", str(tmp_path / "inventory.yml"), str(ROOT / "playbooks" / playbook)] + list(extra),
                check=False, timeout=900)

@@ -51,7 +51,7 @@ def test_every_webhook_source_of_every_ruleset():
     ('just: a mapping', 'mine.yml is not a rulebook'),
     (yaml.safe_dump([{'name': 'r', 'sources': [{'ansible.eda.range': {'limit': 1}}]}]), 'mine.yml has no webhook source'),
     (yaml.safe_dump([{'name': 'r', 'sources': [{'eda.builtin.webhook': {'port': 1, 'certfile': '/a'}}]}]),
-     "the webhook of ruleset 'r' in mine.yml sets certfile itself; turn the role's TLS off"),
+     "the webhook of ruleset 'r' in mine.yml sets certfile itself; remove them, or run it without"),
 ])
 def test_what_is_not_a_plain_webhook_rulebook_fails_naming_it(text, message):
     with pytest.raises(AnsibleFilterError, match='rulebook_webhook_tls: ' + message.replace('(', r'\(')):
