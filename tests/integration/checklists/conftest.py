@@ -88,6 +88,12 @@ class LabHost:
             run(["podman", "exec", "-i", self.name, "sh", "-c", AUTHORIZE], input=self.key.public)
         return self
 
+    def address(self):
+        """The container's address on its podman network (where a test reaches its services)."""
+        address = run(["podman", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", self.name]).stdout.strip()
+        assert address, "no address for %s" % self.name
+        return address
+
     def hostvars(self):
         """How Ansible reaches this host."""
         # Root already, and the images have no sudo: no become (site.yml's plays ask for it).
@@ -153,3 +159,17 @@ def lab_hosts():
     hosts = start_hosts("chk", 3)
     yield hosts
     stop_hosts(hosts)
+
+
+def assert_check_then_idempotent(play, host, absent):
+    """play(*flags) runs the role's playbook on host: check mode succeeds and leaves the path `absent` absent, a first
+    run succeeds, a second changes nothing. Returns the second run."""
+    from tests.integration.checklists.test_checklists import recap  # noqa: PLC0415 - that module imports this one
+    proc = play("--check")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert host.exec("test -e %s" % absent, check=False).returncode == 1, "check mode created %s" % absent
+    proc = play()
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    proc = play()
+    assert proc.returncode == 0 and recap(proc.stdout)[host.name]["changed"] == 0, proc.stdout[-4000:]
+    return proc

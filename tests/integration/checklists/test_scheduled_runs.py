@@ -52,9 +52,7 @@ def store_host(tmp_path_factory):
         (work / "store.yml").write_text(STORE_PLAY, encoding="utf-8")
         run(["ansible-playbook", "-i", str(inventory), str(work / "store.yml"),
              "-e", "checklist_report_store_listen_address=0.0.0.0:%d" % STORE_PORT])
-        address = run(["podman", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", host.name]).stdout.strip()
-        assert address, "no address for %s" % host.name
-        url = "http://%s:%d" % (address, STORE_PORT)
+        url = "http://%s:%d" % (host.address(), STORE_PORT)
         try:
             wait_for(lambda: get(url + "/") is not None, 30, what="the report store at %s" % url)
         except AssertionError as exc:

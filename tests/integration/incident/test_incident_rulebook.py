@@ -71,8 +71,7 @@ class Backend:
                           (SITE / "psutil", "/usr/local/lib/python3.11/dist-packages/psutil")):
             run(["podman", "cp", str(src), "%s:%s" % (c.name, dest)])
         c.exec("systemctl daemon-reload && systemctl start redfire-backend")
-        self.address = run(["podman", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", c.name]).stdout.strip()
-        assert self.address, "no address for %s" % c.name
+        self.address = c.address()
         wait_for(self.up, 60, what="the backend to answer")
 
     def state(self):

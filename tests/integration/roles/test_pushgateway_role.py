@@ -10,10 +10,9 @@ import urllib.request
 import pytest
 import yaml
 
-from tests.integration.checklists.conftest import start_hosts, stop_hosts
+from tests.integration.checklists.conftest import assert_check_then_idempotent, start_hosts, stop_hosts
 from tests.conftest import run
 from tests.lib import leaks
-from tests.integration.checklists.test_checklists import recap
 
 PASSWORD = leaks.password("pushgateway password", "pushgateway-Secret-2026")
 PLAY = """- name: Pushgateway
@@ -31,15 +30,11 @@ def host():
     stop_hosts(hosts)
 
 
-def address(host):
-    return run(["podman", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", host.name]).stdout.strip()
-
-
 def playbook(tmp_path, host, *extra):
     # the certificate names the address this test reaches the container at
     inventory = {"all": {"hosts": {host.name: dict(host.hostvars(), ansible_python_interpreter="/usr/bin/python3")},
                          "vars": {"web_config_client_password": PASSWORD, "web_config_ca_dir": str(tmp_path / "ca"),
-                                  "web_config_cert_extra_names": [address(host)]}}}
+                                  "web_config_cert_extra_names": [host.address()]}}}
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory), encoding="utf-8")
     (tmp_path / "play.yml").write_text(PLAY, encoding="utf-8")
     return run(["ansible-playbook", "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml")] + list(extra),
@@ -55,14 +50,7 @@ def push(url, ca, auth=True, body=b"redfire_test_metric 1\n"):
 
 
 def test_pushgateway_role_installs_secures_and_is_idempotent(host, tmp_path):
-    proc = playbook(tmp_path, host, "--check")
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    assert host.exec("test -e /usr/bin/prometheus-pushgateway", check=False).returncode == 1
-
-    proc = playbook(tmp_path, host)
-    assert proc.returncode == 0, proc.stdout[-6000:]
-    proc = playbook(tmp_path, host)
-    assert proc.returncode == 0 and recap(proc.stdout)[host.name]["changed"] == 0, proc.stdout[-4000:]
+    assert_check_then_idempotent(lambda *flags: playbook(tmp_path, host, *flags), host, "/usr/bin/prometheus-pushgateway")
 
     state = host.exec("systemctl is-active prometheus-pushgateway; systemctl show -p ExecStart prometheus-pushgateway",
                       check=False)
@@ -71,7 +59,7 @@ def test_pushgateway_role_installs_secures_and_is_idempotent(host, tmp_path):
     assert "--persistence.file=/var/lib/prometheus/pushgateway.data" in state.stdout
     assert "--web.config.file=/etc/redfire-ops/web/pushgateway/web-config.yml" in state.stdout
     ca = str(tmp_path / "ca" / "ca.crt")
-    url = "https://%s:9091/metrics/job/redfire_checklist/checklist/daily_check" % address(host)
+    url = "https://%s:9091/metrics/job/redfire_checklist/checklist/daily_check" % host.address()
     assert push(url, ca) in (200, 202)
     with pytest.raises(urllib.error.HTTPError) as refused:
         push(url, ca, auth=False)

@@ -11,8 +11,7 @@ import pytest
 import yaml
 
 from tests.conftest import run
-from tests.integration.checklists.conftest import start_hosts, stop_hosts
-from tests.integration.checklists.test_checklists import recap
+from tests.integration.checklists.conftest import assert_check_then_idempotent, start_hosts, stop_hosts
 from tests.lib import leaks
 
 TOKEN = leaks.password("rulebook role token", "rulebook-Role-Token-2026")
@@ -58,14 +57,8 @@ def playbook(tmp_path, host, *extra, **role_vars):
 
 
 def test_configure_serves_the_rulebook_over_tls_and_is_idempotent(host, tmp_path):
-    proc = playbook(tmp_path, host, "--check")
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    assert host.exec("test -e /var/lib/redfire-rulebook/rulebook.yml", check=False).returncode == 1
-
-    proc = playbook(tmp_path, host)
-    assert proc.returncode == 0, proc.stdout[-6000:]
-    proc = playbook(tmp_path, host)
-    assert proc.returncode == 0 and recap(proc.stdout)[host.name]["changed"] == 0, proc.stdout[-4000:]
+    proc = assert_check_then_idempotent(lambda *flags: playbook(tmp_path, host, *flags), host,
+                                        "/var/lib/redfire-rulebook/rulebook.yml")
     assert TOKEN not in proc.stdout
 
     rendered = yaml.safe_load(host.exec("cat /var/lib/redfire-rulebook/rulebook.yml").stdout)

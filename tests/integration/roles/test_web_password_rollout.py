@@ -39,15 +39,11 @@ def host():
     stop_hosts(hosts)
 
 
-def address(host):
-    return run(["podman", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", host.name]).stdout.strip()
-
-
 def deploy(tmp_path, host, playbook, password, *extra):
     node = {host.name: dict(host.hostvars(), ansible_python_interpreter="/usr/bin/python3")}
     # node_exporter: the group whose hosts Prometheus scrapes for node metrics
     variables = {"web_config_client_password": password, "web_config_ca_dir": str(tmp_path.parent / "ca"),
-                 "web_config_cert_extra_names": [address(host)], "redfire_site_grafana": False,
+                 "web_config_cert_extra_names": [host.address()], "redfire_site_grafana": False,
                  "prometheus_scrape_interval": "2s", "prometheus_scrape_timeout": "2s",
                  "prometheus_evaluation_interval": "1s", "prometheus_redfire_jobs": [],
                  "alertmanager_webhook_url": "http://127.0.0.1:9095/alerts"}
@@ -58,7 +54,7 @@ def deploy(tmp_path, host, playbook, password, *extra):
 
 
 def get(host, tmp_path, path, password, port=9090):
-    request = urllib.request.Request("https://%s:%d%s" % (address(host), port, path))
+    request = urllib.request.Request("https://%s:%d%s" % (host.address(), port, path))
     request.add_header("Authorization", "Basic " + base64.b64encode(("prometheus:" + password).encode()).decode())
     context = ssl.create_default_context(cafile=str(tmp_path.parent / "ca" / "ca.crt"))
     with urllib.request.urlopen(request, timeout=5, context=context) as answer:
