@@ -17,6 +17,7 @@ from collections import namedtuple
 # (distribution, major version, codename): what Molecule, the lab and the integration tests run on.
 TESTED = (
     ('Debian', '12', 'bookworm'),
+    ('Debian', '13', 'trixie'),
 )
 
 # What the host modules import, by purpose, and the Debian package that provides it (redfire.ops.host_prereqs

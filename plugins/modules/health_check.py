@@ -404,7 +404,7 @@ extends_documentation_fragment:
   - redfire.ops.attributes
   - redfire.ops.attributes.INFO_MODULE
 notes:
-  - Tested on managed hosts running Debian 12 (bookworm) with its Python 3.11, and on Python 3.8 (with ansible-core
+  - Tested on managed hosts running Debian 12 (bookworm) with its Python 3.11, Debian 13 (trixie) with its Python 3.13, and on Python 3.8 (with ansible-core
     2.16) and 3.9 (with ansible-core 2.21) by the collection's compat tests; other distributions are untested.
   - Linux only (C(/proc), C(statvfs), C(adjtimex), systemd).
   - Threads that time out (a hung NFS mount, an unanswered connection) are left behind as daemon threads and

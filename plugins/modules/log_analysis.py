@@ -205,7 +205,7 @@ options:
     type: float
     default: 300
 notes:
-  - Tested on managed hosts running Debian 12 (bookworm) with its Python 3.11, and on Python 3.8 (with ansible-core
+  - Tested on managed hosts running Debian 12 (bookworm) with its Python 3.11, Debian 13 (trixie) with its Python 3.13, and on Python 3.8 (with ansible-core
     2.16) and 3.9 (with ansible-core 2.21) by the collection's compat tests; other distributions are untested.
   - Timestamps have one-second resolution; both window ends are inclusive.
   - With O(seek=true) a file is assumed to be in time order when its first, last and bisection probe timestamps

@@ -91,7 +91,7 @@ options:
     type: path
     default: /
 notes:
-  - Tested on managed hosts running Debian 12 (bookworm) with its Python 3.11, and on Python 3.8 (with ansible-core
+  - Tested on managed hosts running Debian 12 (bookworm) with its Python 3.11, Debian 13 (trixie) with its Python 3.13, and on Python 3.8 (with ansible-core
     2.16) and 3.9 (with ansible-core 2.21) by the collection's compat tests; other distributions are untested.
   - Compared with M(ansible.posix.sysctl), this module sets a whole profile in one task, supports diff mode,
     minimum values, drift reporting and rollback, and writes a plain sysctl.d file.

@@ -7,7 +7,9 @@ from tests.conftest import ROOT, project_env, run
 from ansible_collections.redfire.ops.plugins.module_utils.platforms import LIBRARY_PACKAGES
 from tests.lib.monitoring import wait_for
 
-IMAGE = os.environ.get("REDFIRE_IMAGE", "localhost/redfire-debian12-systemd:bare")
+from tests.lib.molecule_hosts import IMAGES, PLATFORMS
+
+IMAGE = IMAGES["debian12"]
 # What redfire.ops.host_prereqs installs on a bare host (the image has the .debs, not the packages; offline, seconds).
 # Tests about something else install them this quick way; test_host_prereqs.py proves the role itself.
 HOST_LIBRARIES = tuple(sorted(LIBRARY_PACKAGES.values()))

@@ -1,7 +1,6 @@
 """postgres_exporter and redis_exporter beside a real PostgreSQL and Redis: both services up, each exporter
 logged in (pg_up 1, redis_up 1), the secrets only in their 0640 environment files. postgres_exporter behind TLS
 and basic auth, redis_exporter (1.45, no basic auth) behind TLS with client certificates (redfire.ops.web_config)."""
-import os
 import sys
 import time
 from pathlib import Path
@@ -10,10 +9,11 @@ import pytest
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.lib.molecule_hosts import containers  # noqa: E402  pylint: disable=wrong-import-position
 from tests.lib.web_probe import (  # noqa: E402  pylint: disable=wrong-import-position
     assert_client_certificate_required, assert_protected, probe)
 
-CONTAINER = "redfire-molecule-database_exporters-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
+CONTAINERS = containers("database_exporters")  # one per platform of molecule.yml
 PG_PASSWORD = "Mol$ecule-pg_4711"  # as in molecule.yml
 REDIS_PASSWORD = "Mol$ecule-redis_4711"
 EXPORTERS = {
@@ -31,9 +31,14 @@ CLIENT = {9187: {"ca": PG_WEB + "/ca.crt", "user": USER, "password": PASSWORD},
           9121: {"ca": REDIS_WEB + "/ca.crt", "cert": REDIS_WEB + "/tls.crt", "key": REDIS_WEB + "/tls.key"}}
 
 
+@pytest.fixture(scope="module", params=CONTAINERS)
+def container(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def host():
-    return testinfra.get_host("podman://" + CONTAINER)
+def host(container):
+    return testinfra.get_host("podman://" + container)
 
 
 def journal(host, unit):

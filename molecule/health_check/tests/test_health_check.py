@@ -1,5 +1,4 @@
 """health_check's textfile, served by node_exporter in the systemd container."""
-import os
 import re
 import sys
 from pathlib import Path
@@ -8,18 +7,24 @@ import pytest
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.lib.molecule_hosts import containers  # noqa: E402  pylint: disable=wrong-import-position
 from tests.lib.web_probe import probe  # noqa: E402  pylint: disable=wrong-import-position
 
-CONTAINER = "redfire-molecule-health_check-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
+CONTAINERS = containers("health_check")  # one per platform of molecule.yml
 TEXTFILE = "/var/lib/prometheus/node-exporter/redfire_health.prom"
 # node_exporter behind TLS and basic auth, with the scenario's test credentials (molecule.yml host_vars)
 URL, CA = "https://127.0.0.1:9100/metrics", "/etc/redfire-ops/web/node_exporter/ca.crt"
 USER, PASSWORD = "prometheus", "molecule-scrape-Secret-0815"
 
 
+@pytest.fixture(scope="module", params=CONTAINERS)
+def container(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def host():
-    return testinfra.get_host("podman://" + CONTAINER)
+def host(container):
+    return testinfra.get_host("podman://" + container)
 
 
 def test_textfile_written_atomically(host):

@@ -2,13 +2,16 @@
 group and mode; the dashboards byte-identical to the role's files; secrets only where they belong."""
 import hashlib
 import json
-import os
+import sys
 from pathlib import Path
 
 import pytest
 import testinfra
 
-CONTAINER = "redfire-molecule-logging_render-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.lib.molecule_hosts import containers  # noqa: E402  pylint: disable=wrong-import-position
+
+CONTAINERS = containers("logging_render", ("debian12",))  # molecule.yml: Debian 12 only for now
 ROOT = Path(__file__).resolve().parents[3]
 FILES = {
     # path: (owner, group, mode)
@@ -39,9 +42,14 @@ DIRS = {
 }
 
 
+@pytest.fixture(scope="module", params=CONTAINERS)
+def container(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def host():
-    return testinfra.get_host("podman://" + CONTAINER)
+def host(container):
+    return testinfra.get_host("podman://" + container)
 
 
 def test_files_owners_and_modes(host):

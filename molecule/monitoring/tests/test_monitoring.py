@@ -13,9 +13,10 @@ import pytest
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.lib.molecule_hosts import containers  # noqa: E402  pylint: disable=wrong-import-position
 from tests.lib.web_probe import assert_protected, probe  # noqa: E402  pylint: disable=wrong-import-position
 
-CONTAINER = "redfire-molecule-monitoring-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
+CONTAINERS = containers("monitoring")  # one per platform of molecule.yml
 SCENARIO = Path(__file__).resolve().parents[1]
 SERVICES = ["prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter", "prometheus-node-exporter"]
 # The scenario's test credentials (converge.yml) and the CA the role installed for Prometheus.
@@ -28,10 +29,15 @@ ENDPOINTS = {"prometheus": ("127.0.0.1:9090", "prometheus_build_info"),
 EXPECTED_JOBS = {"prometheus", "node_exporter", "alertmanager", "blackbox_exporter", "blackbox_http_2xx", "blackbox_tcp_connect"}
 
 
+@pytest.fixture(scope="module", params=CONTAINERS)
+def container(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def host():
+def host(container):
     # podman exec is much faster than testinfra's ansible backend.
-    return testinfra.get_host("podman://" + CONTAINER)
+    return testinfra.get_host("podman://" + container)
 
 
 def journal(host, unit):
@@ -63,10 +69,10 @@ def rule_groups(host):
     return {g["name"] for g in api(host, "/api/v1/rules")["data"]["groups"]}
 
 
-def converge(tmp_path, extra_rule_files):
+def converge(container, tmp_path, extra_rule_files):
     """Run the scenario's converge playbook again with extra rule files (an inventory of our own over podman)."""
     inventory = tmp_path / "inventory.yml"
-    inventory.write_text(json.dumps({"node_exporter": {"hosts": {CONTAINER: {
+    inventory.write_text(json.dumps({"node_exporter": {"hosts": {container: {
         "ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3"}}}}))
     extra = tmp_path / "extra.json"
     extra.write_text(json.dumps({"molecule_extra_rule_files": [str(SCENARIO / "files" / f) for f in extra_rule_files],
@@ -85,7 +91,7 @@ def test_services_running_and_enabled(host):
         assert svc.is_running and svc.is_enabled, journal(host, unit)
 
 
-def test_every_target_up_through_prometheus(host):
+def test_every_target_up_through_prometheus(host, container):
     def all_up():
         active = api(host, "/api/v1/targets")["data"]["activeTargets"]
         health = {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in active}
@@ -95,7 +101,7 @@ def test_every_target_up_through_prometheus(host):
         return health if jobs == EXPECTED_JOBS and set(health.values()) == {"up"} else None
     health = wait(all_up, 90, "all targets up")
     # node_exporter targets come from the inventory group through file_sd
-    assert ("node_exporter", CONTAINER + ":9100") in health
+    assert ("node_exporter", container + ":9100") in health
     probes = api(host, "/api/v1/query?query=probe_success")["data"]["result"]
     assert {(r["metric"]["job"], r["value"][1]) for r in probes} == {("blackbox_http_2xx", "1"), ("blackbox_tcp_connect", "1")}
 
@@ -106,12 +112,12 @@ def test_endpoint_protected(host, name):
     assert_protected(host, address, "/metrics", CA, USER, PASSWORD, metric)
 
 
-def test_role_rules_loaded_and_recording_rules_evaluate(host):
+def test_role_rules_loaded_and_recording_rules_evaluate(host, container):
     assert {"redfire_recording", "redfire-node", "redfire-app", "redfire-monitoring"} <= rule_groups(host)
     # (the package's own default config scraped localhost:9100 as job "node" before the role replaced it)
     query = "/api/v1/query?query=instance:redfire_node_cpu_usage:percent%7Bjob%3D%22node_exporter%22%7D"
     cpu = wait(lambda: api(host, query)["data"]["result"], 90, "CPU recording rule")
-    assert [r["metric"]["instance"] for r in cpu] == [CONTAINER + ":9100"]
+    assert [r["metric"]["instance"] for r in cpu] == [container + ":9100"]
     assert 0 <= float(cpu[0]["value"][1]) <= 100
 
 
@@ -126,9 +132,9 @@ def test_alertmanager_config_protected_and_single_node(host):
     assert "redfire-email" in status["config"]["original"]
 
 
-def test_rule_change_reloads_in_place_and_invalid_rule_is_refused(host, tmp_path):
+def test_rule_change_reloads_in_place_and_invalid_rule_is_refused(host, container, tmp_path):
     pid = main_pid(host, "prometheus")
-    good = converge(tmp_path, ["extra_good.rules.yml"])
+    good = converge(container, tmp_path, ["extra_good.rules.yml"])
     assert good.returncode == 0, good.stdout[-4000:]
     # The reload task ran (changed, not skipped) for the new rule file
     after = good.stdout.split("TASK [redfire.ops.component_service : Reload prometheus]", 1)
@@ -138,7 +144,7 @@ def test_rule_change_reloads_in_place_and_invalid_rule_is_refused(host, tmp_path
     assert main_pid(host, "prometheus") == pid, "Prometheus was restarted, not reloaded"
     assert api(host, "/api/v1/query?query=prometheus_config_last_reload_successful")["data"]["result"][0]["value"][1] == "1"
 
-    bad = converge(tmp_path, ["extra_good.rules.yml", "extra_bad.rules.yml"])
+    bad = converge(container, tmp_path, ["extra_good.rules.yml", "extra_bad.rules.yml"])
     assert bad.returncode != 0, bad.stdout[-4000:]
     assert "failed to validate" in bad.stdout, bad.stdout[-4000:]
     assert not host.file("/etc/prometheus/rules/extra_bad.rules.yml").exists

@@ -1,6 +1,5 @@
 """node_exporter in the systemd container: service, listener, metrics over TLS with basic auth (the web config of
 redfire.ops.web_config, private CA) and the textfile collector."""
-import os
 import sys
 from pathlib import Path
 
@@ -8,9 +7,10 @@ import pytest
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.lib.molecule_hosts import containers  # noqa: E402  pylint: disable=wrong-import-position
 from tests.lib.web_probe import assert_protected, probe  # noqa: E402  pylint: disable=wrong-import-position
 
-CONTAINER = "redfire-molecule-node_exporter-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
+CONTAINERS = containers("node_exporter")  # one per platform of molecule.yml
 PORT = 9100
 SERVICE = "prometheus-node-exporter"
 TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
@@ -21,10 +21,15 @@ USER, PASSWORD = "prometheus", "molecule-scrape-Secret-0815"
 URL = "https://127.0.0.1:%d/metrics" % PORT
 
 
+@pytest.fixture(scope="module", params=CONTAINERS)
+def container(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def host():
+def host(container):
     # podman exec is much faster than testinfra's ansible backend.
-    return testinfra.get_host("podman://" + CONTAINER)
+    return testinfra.get_host("podman://" + container)
 
 
 def journal(host):

@@ -1,18 +1,27 @@
 """Role tuning in the systemd container: net.* applied and verified, vm.* skipped, mount options, backend
 settings rendered and validated, backend restarted exactly once (the idempotence run restarted nothing)."""
 import json
-import os
+import sys
+from pathlib import Path
 
 import pytest
 import testinfra
 
-CONTAINER = "redfire-molecule-tuning-" + os.environ.get("REDFIRE_MOLECULE_ID", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.lib.molecule_hosts import containers  # noqa: E402  pylint: disable=wrong-import-position
+
+CONTAINERS = containers("tuning")  # one per platform of molecule.yml
 CONF = "/etc/sysctl.d/90-redfire.conf"
 
 
+@pytest.fixture(scope="module", params=CONTAINERS)
+def container(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def host():
-    return testinfra.get_host("podman://" + CONTAINER)
+def host(container):
+    return testinfra.get_host("podman://" + container)
 
 
 def sysctl(host, key):

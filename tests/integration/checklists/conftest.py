@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, free_port, project_env, run
-from tests.lib.containers import IMAGE, INSTALL_HOST_LIBRARIES, wait_booted
+from tests.lib.containers import IMAGES, INSTALL_HOST_LIBRARIES, PLATFORMS, wait_booted
 
 APP_UNIT = """[Unit]
 Description=RedFire application stand-in for the checklist tests
@@ -55,8 +55,9 @@ class SshKey:
 
 
 class LabHost:
-    def __init__(self, name, key=None, host_libraries=True):
+    def __init__(self, name, key=None, host_libraries=True, platform=PLATFORMS[0]):
         self.name = name
+        self.platform = platform  # a key of IMAGES
         self.key = key  # an SshKey: reached over SSH; None: over podman exec
         self.host_libraries = host_libraries  # False: a bare host, as a fresh server is before host_prereqs
         self.ssh_port = None
@@ -68,11 +69,12 @@ class LabHost:
         command = ["podman", "run", "-d", "--name", self.name, "--hostname", self.name, "--systemd=always",
                    "--stop-timeout", "1", "--tmpfs", "/data:rw,size=1m,mode=0755"]
         if not self.key:
-            run(command + [IMAGE, "/sbin/init"])
+            run(command + [IMAGES[self.platform], "/sbin/init"])
             return
         for attempt in range(3):  # a free port can be taken by a parallel test before podman binds it
             self.ssh_port = free_port()
-            proc = run(command + ["--publish", "127.0.0.1:%d:22" % self.ssh_port, IMAGE, "/sbin/init"],
+            proc = run(command + ["--publish", "127.0.0.1:%d:22" % self.ssh_port, IMAGES[self.platform],
+                                 "/sbin/init"],
                        check=attempt == 2)
             if proc.returncode == 0:
                 return
@@ -116,14 +118,16 @@ class LabHost:
                        check=False)
 
 
-def start_hosts(purpose, count, connection="ssh", host_libraries=True):
+def start_hosts(purpose, count, connection="ssh", host_libraries=True, platforms=PLATFORMS):
     """Start `count` lab hosts in parallel; `connection` "ssh" (default) or "podman"; host_libraries False: bare
-    hosts. Stop them with stop_hosts."""
+    hosts. The hosts take the `platforms` in turn (a mixed fleet: Debian 12 and 13 by default). Stop them with
+    stop_hosts."""
     if connection not in ("ssh", "podman"):
         raise ValueError("connection must be ssh or podman, not %r" % connection)
     token = uuid.uuid4().hex[:6]
     key = SshKey() if connection == "ssh" else None
-    hosts = [LabHost("redfire-it-%s-%s-%d" % (purpose, token, i), key, host_libraries) for i in range(1, count + 1)]
+    hosts = [LabHost("redfire-it-%s-%s-%d" % (purpose, token, i), key, host_libraries, platforms[(i - 1) % len(platforms)])
+             for i in range(1, count + 1)]
     try:
         with ThreadPoolExecutor(max_workers=count) as pool:
             list(pool.map(LabHost.start, hosts))

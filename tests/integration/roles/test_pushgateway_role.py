@@ -25,7 +25,7 @@ PLAY = """- name: Pushgateway
 
 @pytest.fixture(scope="module")
 def host():
-    hosts = start_hosts("pgw", 1, connection="podman")
+    hosts = start_hosts("pgw", 1, connection="podman", platforms=("debian13",))
     yield hosts[0]
     stop_hosts(hosts)
 

@@ -1,5 +1,5 @@
 """The one platform policy (redfire.ops.platform_verdict through component_install's `platform` tasks) in every
-installing role's preflight, with the host facts of four platforms given as extra vars: Debian 12 (tested) passes
+installing role's preflight, with the host facts of four platforms given as extra vars: Debian 12 and 13 (tested) pass
 quietly; Ubuntu 24.04 passes and says no test ran there; a Rocky Linux host is refused before anything changes, with
 a message that names what is supported and what to set; with the tarball method the exporter roles let it pass,
 saying that it is untested. Each platform is one check-mode playbook run over all the roles on this machine."""
@@ -20,6 +20,8 @@ BASE = {"architecture": "x86_64", "kernel": "6.1.0", "memtotal_mb": 8192, "fqdn"
 PLATFORMS = {
     "debian12": {"os_family": "Debian", "distribution": "Debian", "distribution_major_version": "12",
                  "distribution_version": "12.8", "distribution_release": "bookworm"},
+    "debian13": {"os_family": "Debian", "distribution": "Debian", "distribution_major_version": "13",
+                 "distribution_version": "13.2", "distribution_release": "trixie"},
     "ubuntu2404": {"os_family": "Debian", "distribution": "Ubuntu", "distribution_major_version": "24",
                    "distribution_version": "24.04", "distribution_release": "noble"},
     "rocky9": {"os_family": "RedHat", "distribution": "Rocky", "distribution_major_version": "9",
@@ -66,8 +68,9 @@ def run_preflights(tmp_path, platform, method):
     return json.loads(results.read_text()), out
 
 
-def test_debian12_passes_without_a_word(tmp_path):
-    seen, out = run_preflights(tmp_path, "debian12", "package")
+@pytest.mark.parametrize("platform", ["debian12", "debian13"])
+def test_tested_debian_passes_without_a_word(tmp_path, platform):
+    seen, out = run_preflights(tmp_path, platform, "package")
     assert seen == {role: "" for role in seen} and len(seen) == len(ALL_ROLES), seen
     assert "Untested platform" not in out
 
@@ -76,7 +79,7 @@ def test_ubuntu_passes_and_says_it_is_untested(tmp_path):
     seen, out = run_preflights(tmp_path, "ubuntu2404", "package")
     assert seen == {role: "" for role in seen} and len(seen) == len(ALL_ROLES), seen
     for role in seen:
-        assert ("Untested platform: %s is tested on Debian 12 (bookworm); this host runs Ubuntu 24.04 (noble)" % role) in out
+        assert ("Untested platform: %s is tested on Debian 12 (bookworm), Debian 13 (trixie); this host runs Ubuntu 24.04 (noble)" % role) in out
 
 
 @pytest.mark.parametrize("method", ["package", "tarball"])
@@ -86,11 +89,11 @@ def test_another_os_family_is_refused_before_anything_changes(tmp_path, method):
     for role, message in seen.items():
         if method == "tarball" and role in TARBALL_ROLES:
             assert message == "", (role, message)
-            assert ("Untested platform: %s is tested on Debian 12 (bookworm); this host runs Rocky 9.4 (Blue Onyx), "
+            assert ("Untested platform: %s is tested on Debian 12 (bookworm), Debian 13 (trixie); this host runs Rocky 9.4 (Blue Onyx), "
                     "RedHat family: the tarball install" % role) in out
             continue
         assert message.startswith("%s installs Debian packages with apt" % role), (role, message)
-        assert "tested on Debian 12 (bookworm); this host runs Rocky 9.4 (Blue Onyx), RedHat family." in message
+        assert "tested on Debian 12 (bookworm), Debian 13 (trixie); this host runs Rocky 9.4 (Blue Onyx), RedHat family." in message
         if role in TARBALL_ROLES:
             assert "Set %s_install_method: tarball" % role in message
         elif role in PACKAGE_ROLES or role == "host_prereqs":

@@ -39,7 +39,7 @@ PLAY = """- name: The rulebook's configure phase
 
 @pytest.fixture(scope="module")
 def host():
-    hosts = start_hosts("rulebook", 1, connection="podman")
+    hosts = start_hosts("rulebook", 1, connection="podman", platforms=("debian13",))
     yield hosts[0]
     stop_hosts(hosts)
 
