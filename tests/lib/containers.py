@@ -1,5 +1,4 @@
 """Throw-away systemd containers for integration tests (the image scripts/setup builds)."""
-import os
 import subprocess
 import uuid
 
@@ -7,7 +6,7 @@ from tests.conftest import ROOT, project_env, run
 from ansible_collections.redfire.ops.plugins.module_utils.platforms import LIBRARY_PACKAGES
 from tests.lib.monitoring import wait_for
 
-from tests.lib.molecule_hosts import IMAGES, PLATFORMS
+from tests.lib.molecule_hosts import IMAGES
 
 IMAGE = IMAGES["debian12"]
 # What redfire.ops.host_prereqs installs on a bare host (the image has the .debs, not the packages; offline, seconds).

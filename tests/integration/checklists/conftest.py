@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, free_port, project_env, run
-from tests.lib.containers import IMAGES, INSTALL_HOST_LIBRARIES, PLATFORMS, wait_booted
+from tests.lib.containers import IMAGES, INSTALL_HOST_LIBRARIES, wait_booted
+from tests.lib.molecule_hosts import PLATFORMS
 
 APP_UNIT = """[Unit]
 Description=RedFire application stand-in for the checklist tests
@@ -73,8 +74,8 @@ class LabHost:
             return
         for attempt in range(3):  # a free port can be taken by a parallel test before podman binds it
             self.ssh_port = free_port()
-            proc = run(command + ["--publish", "127.0.0.1:%d:22" % self.ssh_port, IMAGES[self.platform],
-                                 "/sbin/init"],
+            image = IMAGES[self.platform]
+            proc = run(command + ["--publish", "127.0.0.1:%d:22" % self.ssh_port, image, "/sbin/init"],
                        check=attempt == 2)
             if proc.returncode == 0:
                 return
