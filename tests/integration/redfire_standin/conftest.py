@@ -96,10 +96,10 @@ class Standin(object):
                 out[(s.name, frozenset(s.labels.items()))] = s.value
         return out
 
-    def total(self, name, **labels):
-        """Sum of the samples of `name` whose labels include `labels`."""
+    def total(self, name, scrape=None, **labels):
+        """Sum of the samples of `name` whose labels include `labels`, in `scrape` (a samples() result) or a new one."""
         want = set(labels.items())
-        return sum(v for (n, lab), v in self.samples().items() if n == name and want <= lab)
+        return sum(v for (n, lab), v in (scrape or self.samples()).items() if n == name and want <= lab)
 
     def set_faults(self, *names):
         tmp = self.faults_file.with_suffix('.tmp')

@@ -31,13 +31,9 @@ def _observations(app, endpoint, le=None):
 def _orders_all_and_fast(app):
     """(observations, of them at most 2 s) of POST /api/orders from one scrape: two scrapes would count an order
     that completes between them in one number only."""
-    samples = app.samples()
-
-    def pick(name, **labels):
-        want = set(labels.items())
-        return sum(v for (n, lab), v in samples.items() if n == name and want <= lab)
-    return (pick(HIST + '_count', endpoint='/api/orders'),
-            pick(HIST + '_bucket', endpoint='/api/orders', le='2.0'))
+    scrape = app.samples()
+    return (app.total(HIST + '_count', scrape, endpoint='/api/orders'),
+            app.total(HIST + '_bucket', scrape, endpoint='/api/orders', le='2.0'))
 
 
 def test_backend_serves_the_guides_metrics_from_real_work(backend, postgres, redis_server):
