@@ -203,6 +203,27 @@ def test_index_template_written_once_then_unchanged(tmp_path, mock_es):
     assert mock_es.objects["/_ilm/policy/redfire-logs"]["policy"]["phases"]["delete"]["min_age"] == "90d"
 
 
+def test_index_template_written_once_per_cluster(tmp_path, mock_es):
+    """es1 and es2 are one cluster (seed hosts), es3 a single-node cluster of its own: the objects go to es1 and
+    to es3, never to es2 (a play's hosts are not one cluster unless their settings say so)."""
+    port = mock_es.server_address[1]
+    cluster = {"elasticsearch_seed_hosts": ["es1:9300", "es2:9300"]}
+    inventory = {"all": {"hosts": {
+        name: dict({"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+                   **(cluster if name != "es3" else {}))
+        for name in ("es1", "es2", "es3")}}}
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    book = playbook(tmp_path / "play.yml", "all", [
+        {"ansible.builtin.include_role": {"name": "redfire.ops.elasticsearch", "tasks_from": "index_template"},
+         "vars": dict(COMMON, __elasticsearch_api_url="http://127.0.0.1:%d/{{ inventory_hostname }}" % port)}])
+    out = run(["ansible-playbook", "-i", str(tmp_path / "inventory.yml"), str(book)]).stdout
+    assert PASSWORD not in out
+    puts = sorted((call[0], call[2]) for call in mock_es.log if call[1] == "PUT")
+    assert puts == [("es1", "/_ilm/policy/redfire-logs"), ("es1", "/_index_template/redfire-logs"),
+                    ("es3", "/_ilm/policy/redfire-logs"), ("es3", "/_index_template/redfire-logs")], mock_es.log
+    assert {call[0] for call in mock_es.log} == {"es1", "es3"}
+
+
 def test_rolling_restart_one_node_at_a_time(tmp_path, mock_es):
     port = mock_es.server_address[1]
     inventory = {"all": {"hosts": {
