@@ -11,7 +11,7 @@ import testinfra
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from tests.lib.molecule_hosts import containers  # noqa: E402  pylint: disable=wrong-import-position
 
-CONTAINERS = containers("logging_render", ("debian12",))  # molecule.yml: Debian 12 only for now
+CONTAINERS = containers("logging_render")
 ROOT = Path(__file__).resolve().parents[3]
 FILES = {
     # path: (owner, group, mode)
