@@ -99,7 +99,8 @@ class Standin(object):
     def total(self, name, scrape=None, **labels):
         """Sum of the samples of `name` whose labels include `labels`, in `scrape` (a samples() result) or a new one."""
         want = set(labels.items())
-        return sum(v for (n, lab), v in (scrape or self.samples()).items() if n == name and want <= lab)
+        samples = self.samples() if scrape is None else scrape  # an empty scrape is a scrape, not a request for one
+        return sum(v for (n, lab), v in samples.items() if n == name and want <= lab)
 
     def set_faults(self, *names):
         tmp = self.faults_file.with_suffix('.tmp')
