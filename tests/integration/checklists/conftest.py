@@ -69,12 +69,12 @@ class LabHost:
     def _run_container(self):
         command = ["podman", "run", "-d", "--name", self.name, "--hostname", self.name, "--systemd=always",
                    "--stop-timeout", "1", "--tmpfs", "/data:rw,size=1m,mode=0755"]
+        image = IMAGES[self.platform]
         if not self.key:
-            run(command + [IMAGES[self.platform], "/sbin/init"])
+            run(command + [image, "/sbin/init"])
             return
         for attempt in range(3):  # a free port can be taken by a parallel test before podman binds it
             self.ssh_port = free_port()
-            image = IMAGES[self.platform]
             proc = run(command + ["--publish", "127.0.0.1:%d:22" % self.ssh_port, image, "/sbin/init"],
                        check=attempt == 2)
             if proc.returncode == 0:
